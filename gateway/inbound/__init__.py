@@ -1,0 +1,1 @@
+"""Inbound aggregator webhooks: one parser module per source, plus authentication."""

@@ -1,0 +1,154 @@
+"""Reading the loose values aggregators send: ids as numbers or strings, sentinels, times.
+
+Every reader here is total: it returns ``None`` for what it cannot read and never raises,
+because a surprising field must never reject an event (SPEC §6).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+#: A time written without an offset is India time (SPEC §6).
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+#: Values aggregators use to mean "absent".
+SENTINELS: frozenset[str] = frozenset({"", "na", "n/a", "null", "none", "-1", "undefined", "nan"})
+
+
+def text(value: Any) -> str | None:
+    """An id or label as a trimmed string; numbers keep every digit; sentinels are ``None``.
+
+    Floats are accepted only when integral (``1234.0`` → ``"1234"``): an id is never a float.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        s = str(value)
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        s = str(int(value)) if value.is_integer() else repr(value)
+    elif isinstance(value, str):
+        s = value.strip()
+    else:
+        return None
+    return None if s.lower() in SENTINELS else s
+
+
+def integer(value: Any) -> int | None:
+    """An integer from an int, an integral float or a numeric string."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    s = text(value)
+    if s is None:
+        return None
+    try:
+        return int(s)
+    except ValueError:
+        try:
+            f = float(s)
+        except ValueError:
+            return None
+        return int(f) if f.is_integer() else None
+
+
+def flag(value: Any) -> bool:
+    """A boolean from ``true``/``1``/``"1"``/``"true"``/``"yes"``; anything else is false."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value == 1
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "y"}
+    return False
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def first_text(obj: Mapping[str, Any], *keys: str) -> str | None:
+    for key in keys:
+        found = text(obj.get(key))
+        if found is not None:
+            return found
+    return None
+
+
+_FORMATS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Shiprocket current_timestamp: day first, spaces.
+    (re.compile(r"^\d{2} \d{2} \d{4} \d{1,2}:\d{2}:\d{2}$"), "%d %m %Y %H:%M:%S"),
+    # Shipway: DD-MM-YYYY HH:MM[:SS]
+    (re.compile(r"^\d{2}-\d{2}-\d{4} \d{1,2}:\d{2}$"), "%d-%m-%Y %H:%M"),
+    (re.compile(r"^\d{2}-\d{2}-\d{4} \d{1,2}:\d{2}:\d{2}$"), "%d-%m-%Y %H:%M:%S"),
+    (re.compile(r"^\d{2}/\d{2}/\d{4} \d{1,2}:\d{2}:\d{2}$"), "%d/%m/%Y %H:%M:%S"),
+    (re.compile(r"^\d{2}/\d{2}/\d{4} \d{1,2}:\d{2}$"), "%d/%m/%Y %H:%M"),
+    (re.compile(r"^\d{2}-\d{2}-\d{4}$"), "%d-%m-%Y"),
+)
+
+# ClickPost's "07/27/2017 5:01 p.m.": month first, 12-hour clock with dotted meridiem.
+_US_MERIDIEM = re.compile(
+    r"^(\d{1,2})/(\d{1,2})/(\d{4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([ap])\.?\s*m\.?$", re.IGNORECASE
+)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=IST) if dt.tzinfo is None else dt
+
+
+def _epoch(value: float) -> datetime | None:
+    # Milliseconds are common in JS-built payloads; anything past year ~5000 in seconds is ms.
+    if value > 1e11:
+        value /= 1000.0
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def timestamp(value: Any) -> datetime | None:
+    """An aware datetime from any format SPEC §6 lists, or ``None``.
+
+    Naive times are India time (+05:30). Epoch seconds (or milliseconds) are accepted as
+    numbers or digit strings.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return _epoch(float(value)) if value == value and value > 0 else None
+    s = text(value)
+    if s is None or len(s) > 64:
+        return None
+    if s.isdigit() and len(s) >= 9:
+        return _epoch(float(s))
+    iso = s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s
+    try:
+        return _aware(datetime.fromisoformat(iso))
+    except ValueError:
+        pass
+    for pattern, fmt in _FORMATS:
+        if pattern.match(s):
+            try:
+                return _aware(datetime.strptime(s, fmt))
+            except ValueError:
+                return None
+    m = _US_MERIDIEM.match(s)
+    if m:
+        month, day, year, hour, minute, second, meridiem = m.groups()
+        h = int(hour) % 12 + (12 if meridiem.lower() == "p" else 0)
+        try:
+            return datetime(int(year), int(month), int(day), h, int(minute), int(second or 0), tzinfo=IST)
+        except ValueError:
+            return None
+    return None
+
+
+def epoch_seconds(dt: datetime | None) -> int | None:
+    return None if dt is None else int(dt.timestamp())
