@@ -1,0 +1,141 @@
+"""The application factory: ``create_app(settings, routes, *, store=None, clock=None)``.
+
+Collaborators are handed in (tests pass a store on a temp file, a manual clock, ...);
+production passes nothing and gets the real ones. Resources open in the lifespan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.api import health, shipments, webhooks
+from gateway.api.common import problem, problem_from
+from gateway.clock import Clock, SystemClock
+from gateway.errors import ProblemError, StoreUnavailable
+from gateway.ingest import Ingestor
+from gateway.logging import get_logger, scrubber
+from gateway.metrics import Metrics
+from gateway.routing import RouteTable
+from gateway.settings import Settings
+from gateway.state import AppState
+from gateway.store.base import Store
+from gateway.store.factory import store_from_url
+
+log = get_logger("gateway.app")
+
+
+class RequestContext:
+    """Binds a request id (the caller's ``x-request-id`` if sane, else a new one) to every
+    log line of the request and echoes it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii() and value.isalnum():
+                request_id = value.decode()
+        if not request_id:
+            request_id = uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_id(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header]  # type: ignore[misc]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)  # type: ignore[arg-type]
+
+
+async def _problem_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_from(exc)
+
+
+async def _unavailable_handler(request: Request, exc: Exception) -> Response:
+    return problem(
+        503, StoreUnavailable.title, str(exc), headers={"retry-after": str(StoreUnavailable.retry_after_seconds)}
+    )
+
+
+async def _http_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    titles = {404: "Not found", 405: "Method not allowed"}
+    return problem(
+        exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=dict(exc.headers or {})
+    )
+
+
+async def _crash_handler(request: Request, exc: Exception) -> Response:
+    log.exception("request.crashed", path=request.url.path)
+    return problem(500, "Internal error", "the gateway failed to handle this request")
+
+
+def create_app(
+    settings: Settings,
+    routes: RouteTable,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+) -> Starlette:
+    clock = clock or SystemClock()
+    store = store or store_from_url(settings.store.url)
+    state = AppState(
+        settings=settings,
+        routes=routes,
+        clock=clock,
+        metrics=Metrics(),
+        store=store,
+        ingestor=Ingestor(store, clock),
+    )
+    scrubber.update(routes.secrets())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await state.store.open()
+        for org_routes in state.routes:
+            await state.store.sync_file_endpoints(org_routes.org, org_routes.endpoints)
+        state.ingestor.start()
+        log.info("gateway.started", orgs=sorted(state.routes.orgs), store=settings.store.url.split(":", 1)[0])
+        try:
+            yield
+        finally:
+            await state.ingestor.stop()
+            await state.store.close()
+            log.info("gateway.stopped")
+
+    app = Starlette(
+        routes=[
+            Route("/v1/{org}/webhooks/{source}", webhooks.receive_webhook, methods=["POST"]),
+            Route("/v1/{org}/shipments/{awb}", shipments.get_shipment, methods=["GET"]),
+            Route("/healthz", health.healthz, methods=["GET"]),
+            Route("/readyz", health.readyz, methods=["GET"]),
+            Route("/metrics", health.metrics, methods=["GET"]),
+        ],
+        exception_handlers={
+            ProblemError: _problem_handler,
+            StoreUnavailable: _unavailable_handler,
+            HTTPException: _http_handler,
+            Exception: _crash_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.gateway = state
+    app.add_middleware(RequestContext)
+    return app

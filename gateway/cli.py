@@ -1,0 +1,99 @@
+"""The ``gateway`` command: serve, check, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.configfiles import ConfigError
+from gateway.routing import RouteTable, load_routes
+from gateway.settings import Settings, load_settings
+
+DEFAULT_CONFIG = Path("config/gateway.toml")
+DEFAULT_ROUTES = Path("routes")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="settings file (config/gateway.toml)")
+    parser.add_argument("--routes", type=Path, default=DEFAULT_ROUTES, help="routing tables directory (routes/)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="rms-gateway: webhook gateway for shipping and returns")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the gateway")
+    _common(serve)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--host", default=None)
+    check = sub.add_parser("check", help="validate config and routes, print a summary")
+    _common(check)
+    migrate = sub.add_parser("migrate", help="apply pending store migrations")
+    _common(migrate)
+    return parser
+
+
+def _load(args: argparse.Namespace) -> tuple[Settings, RouteTable]:
+    settings = load_settings(args.config, port=getattr(args, "port", None), host=getattr(args, "host", None))
+    routes = load_routes(args.routes)
+    return settings, routes
+
+
+def _check(settings: Settings, routes: RouteTable, config: Path) -> int:
+    print(f"config  {config}: ok (store {settings.store.url.split(':', 1)[0]}, port {settings.server.port})")
+    for org in routes:
+        sources = [name for name, creds in org.sources if any(len(v) for v in creds.model_dump().values())]
+        print(
+            f"org     {org.org} ({routes.files[org.org]}): sources {', '.join(sources) or '-'}; "
+            f"{len(org.endpoints)} endpoint(s); {len(org.accounts)} account(s); {len(org.api_keys)} api key(s)"
+        )
+    if not routes.orgs:
+        print("warning: no org is configured; every webhook will answer 404", file=sys.stderr)
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from gateway.store.factory import store_from_url
+
+    async def go() -> list[int]:
+        store = store_from_url(settings.store.url)
+        await store.open()  # open applies pending migrations
+        try:
+            return await store.migrate()
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    print(f"store {settings.store.url.split(':', 1)[0]}: schema up to date")
+    return 0
+
+
+def _serve(settings: Settings, routes: RouteTable) -> int:
+    from gateway import logging as gateway_logging
+    from gateway.app import create_app
+    from gateway.server import run
+
+    gateway_logging.configure(level=settings.log.level, fmt=settings.log.format)
+    app = create_app(settings, routes)
+    run(app, host=settings.server.host, port=settings.server.port)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings, routes = _load(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "check":
+        return _check(settings, routes, args.config)
+    if args.command == "migrate":
+        return _migrate(settings)
+    return _serve(settings, routes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Accepting events: id them, hand them to the group-commit writer, log the outcome."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gateway.batcher import BatchWriter
+from gateway.clock import Clock
+from gateway.errors import StoreUnavailable
+from gateway.logging import get_logger
+from gateway.models import InboundEvent
+from gateway.store.base import IngestedEvent, IngestJob, IngestOutcome, Store
+
+log = get_logger("gateway.ingest")
+
+
+def new_event_id() -> str:
+    return f"evt_{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: int
+    duplicates: int
+    event_ids: list[str]
+    outcomes: list[IngestedEvent]
+
+    def body(self) -> dict[str, object]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates, "eventIds": self.event_ids}
+
+
+class Ingestor:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self.writer: BatchWriter[IngestJob, IngestOutcome] = BatchWriter(store.ingest)
+
+    def start(self) -> None:
+        self.writer.start()
+
+    async def stop(self) -> None:
+        await self.writer.stop()
+
+    async def ingest(self, org: str, events: Sequence[InboundEvent]) -> IngestResult:
+        """Durably store ``events``; return only after their commit (SPEC §6: acked = durable)."""
+        job = IngestJob(
+            org=org,
+            events=events,
+            event_ids=[new_event_id() for _ in events],
+            received_at=self._clock.now(),
+        )
+        try:
+            outcome = await self.writer.submit(job)
+        except Exception as exc:
+            log.error("store.write_failed", org=org, error=repr(exc))
+            raise StoreUnavailable("the store is unavailable; nothing was acknowledged") from exc
+        if isinstance(outcome, BaseException):
+            log.error("store.write_failed", org=org, error=repr(outcome))
+            raise StoreUnavailable("the event could not be stored; nothing was acknowledged") from outcome
+        duplicates = sum(1 for o in outcome if o.duplicate)
+        return IngestResult(
+            accepted=len(outcome) - duplicates,
+            duplicates=duplicates,
+            event_ids=[o.event_id for o in outcome],
+            outcomes=outcome,
+        )

@@ -1,0 +1,1 @@
+"""Storage: one ``Store`` interface (``base``), backends ``sqlite`` and ``postgres``."""

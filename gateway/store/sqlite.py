@@ -1,0 +1,167 @@
+"""The embedded default store: SQLite in WAL mode with ``synchronous=FULL``.
+
+One writer thread takes every write (SQLite has one writer at a time anyway); a second
+connection on its own thread serves reads, which WAL lets run beside the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from gateway.routing import EndpointConfig
+from gateway.store import migrations
+from gateway.store.base import HistoryEntry, IngestJob, IngestOutcome, LegView
+from gateway.store.dbthread import DbThread
+from gateway.store.sqlite_ingest import EndpointCache, ingest_transaction
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///rel/path`` is relative to the working directory, ``sqlite:////abs`` absolute."""
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a sqlite URL: {url!r}")
+    return Path(url[len("sqlite:///") :])
+
+
+def _apply_migrations(conn: sqlite3.Connection) -> list[int]:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        applied = []
+        for migration in migrations.load("sqlite"):
+            if migration.version in done:
+                continue
+            for statement in migration.sql.split(";\n"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                (migration.version, time.time()),
+            )
+            applied.append(migration.version)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return applied
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = DbThread(path, name="sqlite-writer")
+        self._reader = DbThread(path, readonly=True, name="sqlite-reader")
+        self._endpoints = EndpointCache()
+        self._open = False
+
+    @classmethod
+    def from_url(cls, url: str) -> SqliteStore:
+        return cls(sqlite_path(url))
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self._writer.open()
+        await self._writer.run(_apply_migrations)
+        await self._reader.open()
+        self._open = True
+
+    async def close(self) -> None:
+        if self._open:
+            self._open = False
+            await self._reader.close()
+            await self._writer.close()
+
+    async def migrate(self) -> list[int]:
+        return await self._writer.run(_apply_migrations)
+
+    async def ping(self) -> None:
+        await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def ingest(self, jobs: Sequence[IngestJob]) -> list[IngestOutcome]:
+        cache = self._endpoints
+        return await self._writer.run(lambda conn: ingest_transaction(conn, jobs, cache))
+
+    async def sync_file_endpoints(self, org: str, endpoints: Sequence[EndpointConfig]) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                existing = {
+                    name: (owner, config, deleted)
+                    for name, owner, config, deleted in conn.execute(
+                        "SELECT name, owner, config, deleted FROM endpoints WHERE org = ?", (org,)
+                    )
+                }
+                wanted = {e.name: e.model_dump_json() for e in endpoints}
+                for name, config in wanted.items():
+                    if name not in existing:
+                        conn.execute(
+                            "INSERT INTO endpoints (org, name, owner, config) VALUES (?, ?, 'file', ?)",
+                            (org, name, config),
+                        )
+                    elif existing[name][1] != config or existing[name][0] != "file" or existing[name][2]:
+                        conn.execute(
+                            "UPDATE endpoints SET owner = 'file', config = ?, version = version + 1, "
+                            "deleted = 0 WHERE org = ? AND name = ?",
+                            (config, org, name),
+                        )
+                for name, (owner, _config, deleted) in existing.items():
+                    if owner == "file" and name not in wanted and not deleted:
+                        conn.execute(
+                            "UPDATE endpoints SET deleted = 1, version = version + 1 WHERE org = ? AND name = ?",
+                            (org, name),
+                        )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        await self._writer.run(tx)
+
+    async def shipment(self, org: str, awb: str) -> list[LegView]:
+        def read(conn: sqlite3.Connection) -> list[LegView]:
+            leg_ids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT leg_id FROM leg_keys WHERE org = ? AND key IN (?, ?) "
+                    "UNION SELECT id FROM legs WHERE org = ? AND forward_awb = ? ORDER BY 1",
+                    (org, f"awb:{awb}", f"fwd:{awb}", org, awb),
+                )
+            ]
+            legs = []
+            for leg_id in leg_ids:
+                stype, leg_awb, fwd, rid, current, status_time = conn.execute(
+                    "SELECT shipment_type, awb, forward_awb, return_order_id, current_status, status_time "
+                    "FROM legs WHERE id = ?",
+                    (leg_id,),
+                ).fetchone()
+                history = tuple(
+                    HistoryEntry(
+                        event_id=row[0],
+                        notification_type=row[1],
+                        raw_status=row[2],
+                        status_time=row[3],
+                        received_at=row[4],
+                        source=row[5],
+                        stale=bool(row[6]),
+                    )
+                    for row in conn.execute(
+                        "SELECT event_id, notification_type, raw_status, status_time, received_at, source, "
+                        "stale FROM notifications WHERE leg_id = ? ORDER BY seq",
+                        (leg_id,),
+                    )
+                )
+                legs.append(LegView(leg_id, stype, leg_awb, fwd, rid, current, status_time, history))
+            return legs
+
+        return await self._reader.run(read)
+
+    async def envelope(self, event_id: str) -> dict[str, object] | None:
+        row = await self._reader.run(
+            lambda conn: conn.execute("SELECT envelope FROM notifications WHERE event_id = ?", (event_id,)).fetchone()
+        )
+        return None if row is None else dict(orjson.loads(row[0]))
