@@ -20,7 +20,7 @@ class GatewayServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
-def run(app: Starlette, *, host: str, port: int, graceful_timeout: float = 30.0) -> None:
+def run(app: Starlette, *, host: str, port: int, graceful_timeout: int = 30) -> None:
     config = uvicorn.Config(
         app,
         host=host,

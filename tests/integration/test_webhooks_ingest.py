@@ -7,8 +7,8 @@ import sqlite3
 from typing import Any
 
 import pytest
-from conftest import CREDENTIALS, Gateway, load_fixture, webhook_fixtures
 from structlog.testing import capture_logs
+from support import CREDENTIALS, Gateway, load_fixture, webhook_fixtures
 
 SR_BODY: dict[str, Any] = {
     "awb": "SR1000",
@@ -23,8 +23,14 @@ SR_BODY: dict[str, Any] = {
 
 
 def sr(awb: str, status_id: int, label: str, when: str) -> dict[str, Any]:
-    return {**SR_BODY, "awb": awb, "shipment_status_id": status_id, "shipment_status": label,
-            "current_status": label, "current_timestamp": when}
+    return {
+        **SR_BODY,
+        "awb": awb,
+        "shipment_status_id": status_id,
+        "shipment_status": label,
+        "current_status": label,
+        "current_timestamp": when,
+    }
 
 
 def deliveries(gw: Gateway, event_id: str) -> dict[str, str]:
@@ -59,7 +65,9 @@ async def test_fanout_rows_follow_each_endpoints_filter(gateway: Gateway) -> Non
     ret = load_fixture("webhooks/shiprocket-return-picked-up.json")["body"]
     returned = (await gateway.webhook("acme", "shiprocket", ret)).json()
     assert deliveries(gateway, returned["eventIds"][0]) == {
-        "all": "pending", "with-stale": "pending", "returns-only": "pending"
+        "all": "pending",
+        "with-stale": "pending",
+        "returns-only": "pending",
     }
 
 
@@ -101,7 +109,7 @@ async def test_non_terminal_after_terminal_is_stale(gateway: Gateway) -> None:
 
 async def test_unknown_status_is_kept_raw_and_changes_nothing(gateway: Gateway) -> None:
     await gateway.webhook("acme", "shiprocket", sr("U1", 18, "IN TRANSIT", "14 03 2025 09:00:00"))
-    unknown = (await gateway.webhook("acme", "shiprocket", sr("U1", 99, "HUB TRANSFER PENDING", "14 03 2025 10:00:00")))
+    unknown = await gateway.webhook("acme", "shiprocket", sr("U1", 99, "HUB TRANSFER PENDING", "14 03 2025 10:00:00"))
     assert unknown.status_code == 200 and unknown.json()["accepted"] == 1
     leg = (await gateway.shipment("acme", "U1")).json()["legs"][0]
     assert leg["currentStatus"] == "IN_TRANSIT"
@@ -115,8 +123,12 @@ async def test_return_learns_its_awb_and_lookups_by_either_key_find_it(gateway: 
     placed = load_fixture("webhooks/clickpost-return-placed.json")["body"]
     await gateway.webhook("acme", "clickpost", placed)
     pickup = json.loads(json.dumps(placed))
-    pickup.update(waybill="CPR-9", clickpost_status_code=4, clickpost_status_description="PickedUp",
-                  timestamp="2025-01-26T10:00:00+05:30")
+    pickup.update(
+        waybill="CPR-9",
+        clickpost_status_code=4,
+        clickpost_status_description="PickedUp",
+        timestamp="2025-01-26T10:00:00+05:30",
+    )
     await gateway.webhook("acme", "clickpost", pickup)
     by_forward = (await gateway.shipment("acme", "CP7781234501")).json()["legs"]
     returns = [leg for leg in by_forward if leg["shipmentType"] == "RETURN"]
@@ -159,11 +171,13 @@ async def test_store_failure_is_503_with_retry_after_and_nothing_acknowledged(ga
 async def test_tenancy_credentials_and_keys_do_not_cross_orgs(gateway: Gateway) -> None:
     body = sr("TEN1", 18, "IN TRANSIT", "14 03 2025 09:00:00")
     for source in ("shiprocket", "clickpost", "magic"):
-        response = await gateway.client.post(f"/v1/beta/webhooks/{source}", json=body,
-                                             headers=CREDENTIALS["acme"][source])
+        response = await gateway.client.post(
+            f"/v1/beta/webhooks/{source}", json=body, headers=CREDENTIALS["acme"][source]
+        )
         assert response.status_code == 401, source
-    shipway = await gateway.client.post("/v1/beta/webhooks/shipway",
-                                        json={"hash": "sw-acme-hash-0001", "status_feed": []})
+    shipway = await gateway.client.post(
+        "/v1/beta/webhooks/shipway", json={"hash": "sw-acme-hash-0001", "status_feed": []}
+    )
     assert shipway.status_code == 401
     await gateway.webhook("acme", "shiprocket", body)
     cross = await gateway.client.get("/v1/acme/shipments/TEN1", headers=CREDENTIALS["beta"]["api"])

@@ -6,14 +6,21 @@ import json
 from typing import Any
 
 import pytest
-from conftest import CREDENTIALS, Gateway
+from support import CREDENTIALS, Gateway
 
-SR = {"awb": "R1", "shipment_status_id": 18, "shipment_status": "IN TRANSIT", "current_timestamp": "14 03 2025 09:12:40"}
+SR = {
+    "awb": "R1",
+    "shipment_status_id": 18,
+    "shipment_status": "IN TRANSIT",
+    "current_timestamp": "14 03 2025 09:12:40",
+}
 SR_HEADERS = CREDENTIALS["acme"]["shiprocket"]
 
 
 async def post(gw: Gateway, path: str, content: bytes, headers: dict[str, str] | None = None) -> Any:
-    response = await gw.client.post(path, content=content, headers={"content-type": "application/json", **(headers or {})})
+    response = await gw.client.post(
+        path, content=content, headers={"content-type": "application/json", **(headers or {})}
+    )
     assert response.status_code < 500
     if response.status_code >= 400:
         assert response.headers["content-type"] == "application/problem+json"
