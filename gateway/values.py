@@ -125,7 +125,9 @@ def timestamp(value: Any) -> datetime | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float)):
-        return _epoch(float(value)) if value == value and value > 0 else None
+        if not value == value or value <= 0 or value > 1e15:  # NaN, negative, or past any real epoch
+            return None
+        return _epoch(float(value))
     s = text(value)
     if s is None or len(s) > 64:
         return None

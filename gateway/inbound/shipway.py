@@ -1,0 +1,162 @@
+"""Shipway tracking webhooks (domain.md §2.3) in both shapes Shipway sends.
+
+* the batch: ``{"hash": ..., "status_feed": [entry, ...]}``, each entry its own event;
+* a single shipment at the top level: ``awbno``, ``current_status``, ``status_time``, often
+  an ``api_input`` copy of the same fields, and ``scans`` as an object keyed "0", "1", ...
+
+``hash`` is the credential and is checked by authentication, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from gateway.inbound.base import ParseResult, Unidentifiable
+from gateway.models import InboundEvent, NotificationType, ShipmentType, Source
+from gateway.values import mapping, text, timestamp
+
+SOURCE: Source = Source.SHIPWAY
+AGGREGATOR_NAME = "SHIPWAY"
+
+_T = NotificationType
+_F = ShipmentType.FORWARD
+_R = ShipmentType.RETURN
+
+#: ``current_status`` (case-sensitive) → (type, shipment type), domain.md §2.4/§6.2 in SPEC §6
+#: names. The R-codes are Shipway's reverse-pickup flow, so they make a return leg.
+STATUS_CODES: dict[str, tuple[NotificationType, ShipmentType]] = {
+    "SCH": (_T.AWB_GENERATED, _F),  # shipment booked
+    "OFP": (_T.OUT_FOR_PICKUP, _F),
+    "PKF": (_T.PICKUP_FAILED, _F),
+    "PCAN": (_T.PICKUP_CANCELLED, _F),
+    "PKP": (_T.PICKED_UP, _F),
+    "INT": (_T.IN_TRANSIT, _F),
+    "NWI": (_T.IN_TRANSIT, _F),  # network issue
+    "SMD": (_T.IN_TRANSIT, _F),  # delivery delayed
+    "DNB": (_T.IN_TRANSIT, _F),  # delivery next day
+    "OOD": (_T.OUT_FOR_DELIVERY, _F),
+    "DEL": (_T.DELIVERED, _F),
+    # Non-delivery reports: the code itself is the reason, kept as raw_code.
+    "UND": (_T.FAILED_DELIVERY, _F),  # undelivered
+    "CRTA": (_T.FAILED_DELIVERY, _F),  # customer refused
+    "CNA": (_T.FAILED_DELIVERY, _F),  # consignee unavailable
+    "DEX": (_T.FAILED_DELIVERY, _F),  # delivery exception
+    "DRE": (_T.FAILED_DELIVERY, _F),  # delivery rescheduled
+    "PNR": (_T.FAILED_DELIVERY, _F),  # COD payment not ready
+    "FDR": (_T.FAILED_DELIVERY, _F),  # future delivery requested
+    "NFI": (_T.FAILED_DELIVERY, _F),  # not found / incorrect
+    "ODA": (_T.FAILED_DELIVERY, _F),  # out of delivery area
+    "OTH": (_T.FAILED_DELIVERY, _F),  # others
+    "22": (_T.FAILED_DELIVERY, _F),  # address incorrect
+    "23": (_T.FAILED_DELIVERY, _F),  # delivery attempted
+    "24": (_T.FAILED_DELIVERY, _F),  # pending undelivered
+    "25": (_T.FAILED_DELIVERY, _F),  # attempted, premises closed
+    "RTO": (_T.RTO, _F),
+    "RTD": (_T.RTO_DELIVERED, _F),
+    "CAN": (_T.CANCELLED, _F),
+    "ONH": (_T.SHIPMENT_STUCK, _F),  # on hold
+    "LOST": (_T.LOST, _F),
+    "RSCH": (_T.PICKUP_SCHEDULED, _R),
+    "RPSH": (_T.PICKUP_SCHEDULED, _R),  # return pickup rescheduled
+    "RSMD": (_T.PICKUP_SCHEDULED, _R),  # return pickup delayed
+    "ROOP": (_T.OUT_FOR_PICKUP, _R),
+    "RPEX": (_T.PICKUP_FAILED, _R),
+    "RPKP": (_T.RETURN_PICKED_UP, _R),
+    "RINT": (_T.IN_TRANSIT, _R),
+    "ROOD": (_T.OUT_FOR_DELIVERY, _R),
+    "RUND": (_T.FAILED_DELIVERY, _R),
+    "RDEL": (_T.RETURN_DELIVERED, _R),
+    "RCAN": (_T.RETURN_CANCELLED, _R),
+    # "Return request closed": domain.md flags it as unconfirmed; read as the return ending
+    # without a delivery, like RCAN.
+    "RCLO": (_T.RETURN_CANCELLED, _R),
+}
+
+_UNMAPPED = (_T.UNKNOWN, _F)
+#: Extra values worth keeping next to the event; none of them is a credential.
+_META_FIELDS = ("carrier_id", "tracking_url", "current_status_desc", "reverse_tracking_number")
+
+
+def parse(body: Any) -> ParseResult:
+    if not isinstance(body, Mapping):
+        raise Unidentifiable("Shipway webhook body must be a JSON object")
+    feed = body.get("status_feed")
+    if isinstance(feed, (list, Mapping)):
+        return _batch(list(feed.values()) if isinstance(feed, Mapping) else feed)
+    if _field(body, "awbno") is None:
+        if "status_feed" not in body and "order_id" in body and "current_status" in body:
+            return ParseResult.test_ping()
+        raise Unidentifiable("Shipway webhook has no readable awbno and no status_feed")
+    return ParseResult(events=(_event(body),))
+
+
+def _batch(feed: list[Any]) -> ParseResult:
+    if not feed:
+        return ParseResult.test_ping()
+    # One unreadable entry rejects the whole request: acknowledging the rest would make
+    # Shipway drop the bad entry for good instead of letting someone fix and replay it.
+    for index, entry in enumerate(feed):
+        if not isinstance(entry, Mapping) or _field(entry, "awbno") is None:
+            raise Unidentifiable(f"Shipway status_feed[{index}] has no readable awbno")
+    return ParseResult(events=tuple(_event(entry) for entry in feed))
+
+
+def _event(entry: Mapping[str, Any]) -> InboundEvent:
+    awb = _field(entry, "awbno")
+    code = _field(entry, "current_status")
+    notification_type, shipment_type = STATUS_CODES.get(code, _UNMAPPED) if code else _UNMAPPED
+    order_id = _field(entry, "order_id")
+    is_return = shipment_type is _R
+    time_raw, status_time = _status_time(entry)
+    return InboundEvent(
+        source=SOURCE,
+        notification_type=notification_type,
+        shipment_type=shipment_type,
+        raw_status=code,
+        raw_code=code,
+        status_time=status_time,
+        status_time_raw=time_raw,
+        awb=awb,
+        forward_awb=None if is_return else awb,
+        return_awb=awb if is_return else None,
+        return_order_id=order_id if is_return else None,
+        forward_order_code=None if is_return else order_id,
+        courier_name=_field(entry, "carrier"),
+        aggregator_name=AGGREGATOR_NAME,
+        aggregator_meta={k: v for k in _META_FIELDS if (v := _field(entry, k)) is not None},
+        raw=entry,
+    )
+
+
+def _field(entry: Mapping[str, Any], key: str) -> str | None:
+    """``entry[key]`` as text, else the ``api_input`` copy's: either may leave a field out."""
+    found = text(entry.get(key))
+    return found if found is not None else text(mapping(entry.get("api_input")).get(key))
+
+
+def _status_time(entry: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
+    # A present but unreadable status_time is still this event's time: it is kept raw rather
+    # than replaced by a scan's time, which may belong to an earlier status.
+    raw = _field(entry, "status_time")
+    if raw is not None:
+        return raw, timestamp(raw)
+    scans = entry.get("scans")
+    if not isinstance(scans, (list, Mapping)):
+        scans = mapping(entry.get("api_input")).get("scans")
+    return newest_scan_time(scans)
+
+
+def newest_scan_time(scans: Any) -> tuple[str | None, datetime | None]:
+    """The latest scan ``time`` (raw, parsed), by the times themselves: neither the order of a
+    list nor the keys of an object ("0", "2", ... with gaps) say which scan is newest."""
+    items = scans.values() if isinstance(scans, Mapping) else scans if isinstance(scans, list) else ()
+    best: tuple[str | None, datetime | None] = (None, None)
+    for scan in items:
+        if not isinstance(scan, Mapping):
+            continue
+        when = timestamp(scan.get("time"))
+        if when is not None and (best[1] is None or when > best[1]):
+            best = (text(scan.get("time")), when)
+    return best
