@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Literal
 
 import structlog
 from starlette.applications import Starlette
@@ -21,6 +22,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.api import health, shipments, webhooks
 from gateway.api.common import problem, problem_from
 from gateway.clock import Clock, SystemClock
+from gateway.dispatch.dispatcher import Dispatcher
+from gateway.dispatch.sender import Sender
 from gateway.errors import ProblemError, StoreUnavailable
 from gateway.ingest import Ingestor
 from gateway.logging import get_logger, scrubber
@@ -32,6 +35,8 @@ from gateway.store.base import Store
 from gateway.store.factory import store_from_url
 
 log = get_logger("gateway.app")
+
+Role = Literal["all", "api", "dispatcher"]
 
 
 class RequestContext:
@@ -93,9 +98,16 @@ def create_app(
     *,
     store: Store | None = None,
     clock: Clock | None = None,
+    sender: Sender | None = None,
+    role: Role = "all",
+    run_dispatcher: bool | None = None,
 ) -> Starlette:
+    """``role``: ``all`` (default), ``api`` (no dispatcher), ``dispatcher`` (no inbound API).
+    ``run_dispatcher=False`` builds the dispatcher without its loop: tests drive it with
+    ``run_until_idle()``."""
     clock = clock or SystemClock()
     store = store or store_from_url(settings.store.url)
+    sender = sender or Sender(allow_private=settings.delivery.allow_private_destinations)
     state = AppState(
         settings=settings,
         routes=routes,
@@ -103,8 +115,12 @@ def create_app(
         metrics=Metrics(),
         store=store,
         ingestor=Ingestor(store, clock),
+        sender=sender,
+        dispatcher=Dispatcher(store, sender, settings.delivery, clock),
     )
     scrubber.update(routes.secrets())
+    start_dispatcher = role != "api" if run_dispatcher is None else run_dispatcher
+    state.dispatcher_expected = start_dispatcher
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -112,18 +128,34 @@ def create_app(
         for org_routes in state.routes:
             await state.store.sync_file_endpoints(org_routes.org, org_routes.endpoints)
         state.ingestor.start()
-        log.info("gateway.started", orgs=sorted(state.routes.orgs), store=settings.store.url.split(":", 1)[0])
+        if settings.delivery.allow_private_destinations:
+            log.warning(
+                "delivery.private_destinations_allowed",
+                detail="deliveries may reach loopback and private networks; for development only",
+            )
+        if start_dispatcher:
+            state.dispatcher.start()
+        log.info(
+            "gateway.started", orgs=sorted(state.routes.orgs), store=settings.store.url.split(":", 1)[0], role=role
+        )
         try:
             yield
         finally:
+            # Order matters: stop taking webhooks' writes only after the server stopped
+            # accepting them; stop sending before closing the store the sends report to.
+            await state.dispatcher.stop(grace=settings.delivery.timeout)
             await state.ingestor.stop()
+            await state.sender.close()
             await state.store.close()
             log.info("gateway.stopped")
 
+    api_routes = [
+        Route("/v1/{org}/webhooks/{source}", webhooks.receive_webhook, methods=["POST"]),
+        Route("/v1/{org}/shipments/{awb}", shipments.get_shipment, methods=["GET"]),
+    ]
     app = Starlette(
         routes=[
-            Route("/v1/{org}/webhooks/{source}", webhooks.receive_webhook, methods=["POST"]),
-            Route("/v1/{org}/shipments/{awb}", shipments.get_shipment, methods=["GET"]),
+            *(api_routes if role != "dispatcher" else []),
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway.app import Role
 from gateway.configfiles import ConfigError
 from gateway.routing import RouteTable, load_routes
 from gateway.settings import Settings, load_settings
@@ -22,12 +23,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gateway", description="rms-gateway: webhook gateway for shipping and returns")
+    parser = argparse.ArgumentParser(
+        prog="gateway", description="rms-gateway: webhook gateway for shipping and returns"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the gateway")
     _common(serve)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--host", default=None)
+    serve.add_argument(
+        "--role",
+        choices=["all", "api", "dispatcher"],
+        default="all",
+        help="all (default); api: accept and serve, no deliveries; dispatcher: deliveries only",
+    )
     check = sub.add_parser("check", help="validate config and routes, print a summary")
     _common(check)
     migrate = sub.add_parser("migrate", help="apply pending store migrations")
@@ -70,13 +79,13 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings, routes: RouteTable) -> int:
+def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
     from gateway import logging as gateway_logging
     from gateway.app import create_app
     from gateway.server import run
 
     gateway_logging.configure(level=settings.log.level, fmt=settings.log.format)
-    app = create_app(settings, routes)
+    app = create_app(settings, routes, role=role)
     run(app, host=settings.server.host, port=settings.server.port)
     return 0
 
@@ -92,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check(settings, routes, args.config)
     if args.command == "migrate":
         return _migrate(settings)
-    return _serve(settings, routes)
+    return _serve(settings, routes, args.role)
 
 
 if __name__ == "__main__":

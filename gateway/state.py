@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from starlette.requests import Request
 
 from gateway.clock import Clock
+from gateway.dispatch.dispatcher import Dispatcher
+from gateway.dispatch.sender import Sender
 from gateway.ingest import Ingestor
 from gateway.metrics import Metrics
 from gateway.routing import RouteTable
@@ -23,11 +24,14 @@ class AppState:
     metrics: Metrics
     store: Store
     ingestor: Ingestor
-    #: Set when new deliveries may be due, so the dispatcher need not wait for its poll.
-    new_work: asyncio.Event = field(default_factory=asyncio.Event)
+    sender: Sender
+    dispatcher: Dispatcher
+    #: Whether this process runs the dispatcher loop (``/readyz`` checks it is alive).
+    dispatcher_expected: bool = True
 
     def notify_new_work(self) -> None:
-        self.new_work.set()
+        """New deliveries may be due: the dispatcher need not wait for its poll."""
+        self.dispatcher.wake()
 
 
 def state_of(request: Request) -> AppState:

@@ -24,6 +24,8 @@ async def readyz(request: Request) -> Response:
         )
     if not state.ingestor.writer.running:
         return problem(503, "Service unavailable", "ingest writer is not running", headers={"retry-after": "5"})
+    if state.dispatcher_expected and not state.dispatcher.running:
+        return problem(503, "Service unavailable", "dispatcher is not running", headers={"retry-after": "5"})
     return JSONResponse({"status": "ready"})
 
 

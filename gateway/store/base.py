@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 from gateway.models import InboundEvent
@@ -86,3 +87,121 @@ class Store(Protocol):
     async def shipment(self, org: str, awb: str) -> list[LegView]:
         """Every leg keyed by ``awb`` or returning the forward AWB ``awb``, with history."""
         ...
+
+    async def endpoints(self) -> list[EndpointRecord]:
+        """Every live (not deleted) endpoint of every org."""
+        ...
+
+    async def claim(self, now: float, free: dict[tuple[str, str], int], lease: float) -> list[ClaimedDelivery]:
+        """Lease due deliveries: at most ``free[(org, endpoint)]`` per endpoint, earliest due
+        first, never one whose ordered shipment has an earlier delivery pending or parked."""
+        ...
+
+    async def complete(self, completions: Sequence[Completion], now: float) -> list[CompletionOutcome]:
+        """Record attempt results, each fenced by its lease token (a lost lease changes nothing)."""
+        ...
+
+    async def release(self, leases: Sequence[tuple[int, str]]) -> None:
+        """Give back unused leases (graceful shutdown), without using up an attempt."""
+        ...
+
+    async def set_disabled(self, org: str, endpoint: str, disabled: bool, reason: str | None, now: float) -> bool:
+        """Park (or resume, in order) an endpoint's deliveries; False if there is no such endpoint."""
+        ...
+
+    async def deliveries(
+        self, *, org: str | None, endpoint: str | None, state: str | None, after_id: int, limit: int
+    ) -> list[DeliveryView]:
+        """Deliveries by id, after ``after_id`` (the cursor), filtered."""
+        ...
+
+    async def retry_delivery(self, delivery_id: int, now: float) -> DeliveryView | None:
+        """Requeue one failed delivery now, with a fresh schedule (its ``eventId`` kept)."""
+        ...
+
+    async def recover(self, org: str, endpoint: str, since: float, until: float, now: float) -> int:
+        """Requeue the endpoint's failed deliveries created in [since, until); return how many."""
+        ...
+
+
+# --- delivery (the dispatcher's side of the outbox) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointRecord:
+    """An endpoint as the store holds it: its config plus operational state."""
+
+    org: str
+    name: str
+    owner: str
+    config: EndpointConfig
+    version: int
+    disabled: bool
+    disabled_reason: str | None
+    last_success_at: float | None
+    failing_since: float | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    id: int
+    event_id: str
+    org: str
+    endpoint: str
+    kind: str
+    #: Attempts including this one (counted at claim time, so a crash still uses one up).
+    attempt: int
+    lease_token: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    at: float
+    status_code: int | None
+    duration_ms: float
+    error: str | None
+    response_excerpt: str | None
+
+
+class Verdict(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    FAILED = "failed"
+    #: 410 Gone: the endpoint is disabled and the delivery parked with it.
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    delivery_id: int
+    lease_token: str
+    org: str
+    endpoint: str
+    verdict: Verdict
+    attempt: AttemptRecord
+    next_attempt_at: float | None = None
+    #: Disable the endpoint when it has failed without a success since this long ago.
+    disable_after: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionOutcome:
+    #: False when the lease had been lost (taken over): the result changed nothing.
+    applied: bool
+    #: Set when this completion disabled the endpoint (410 or ``disable_after``).
+    disabled_endpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    id: int
+    event_id: str
+    org: str
+    endpoint: str
+    state: str
+    attempt_count: int
+    next_attempt_at: float | None
+    last_status: int | None
+    last_error: str | None

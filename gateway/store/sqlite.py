@@ -15,8 +15,28 @@ import orjson
 
 from gateway.routing import EndpointConfig
 from gateway.store import migrations
-from gateway.store.base import HistoryEntry, IngestJob, IngestOutcome, LegView
+from gateway.store.base import (
+    ClaimedDelivery,
+    Completion,
+    CompletionOutcome,
+    DeliveryView,
+    EndpointRecord,
+    HistoryEntry,
+    IngestJob,
+    IngestOutcome,
+    LegView,
+)
 from gateway.store.dbthread import DbThread
+from gateway.store.sqlite_dispatch import (
+    claim_transaction,
+    complete_transaction,
+    endpoint_records,
+    list_deliveries,
+    recover_transaction,
+    release_transaction,
+    retry_transaction,
+    set_disabled_transaction,
+)
 from gateway.store.sqlite_ingest import EndpointCache, ingest_transaction
 
 
@@ -165,3 +185,30 @@ class SqliteStore:
             lambda conn: conn.execute("SELECT envelope FROM notifications WHERE event_id = ?", (event_id,)).fetchone()
         )
         return None if row is None else dict(orjson.loads(row[0]))
+
+    async def endpoints(self) -> list[EndpointRecord]:
+        return await self._reader.run(endpoint_records)
+
+    async def claim(self, now: float, free: dict[tuple[str, str], int], lease: float) -> list[ClaimedDelivery]:
+        return await self._writer.run(lambda conn: claim_transaction(conn, now, free, lease))
+
+    async def complete(self, completions: Sequence[Completion], now: float) -> list[CompletionOutcome]:
+        return await self._writer.run(lambda conn: complete_transaction(conn, completions, now))
+
+    async def release(self, leases: Sequence[tuple[int, str]]) -> None:
+        if leases:
+            await self._writer.run(lambda conn: release_transaction(conn, leases))
+
+    async def set_disabled(self, org: str, endpoint: str, disabled: bool, reason: str | None, now: float) -> bool:
+        return await self._writer.run(lambda conn: set_disabled_transaction(conn, org, endpoint, disabled, reason, now))
+
+    async def deliveries(
+        self, *, org: str | None, endpoint: str | None, state: str | None, after_id: int, limit: int
+    ) -> list[DeliveryView]:
+        return await self._reader.run(lambda conn: list_deliveries(conn, org, endpoint, state, after_id, limit))
+
+    async def retry_delivery(self, delivery_id: int, now: float) -> DeliveryView | None:
+        return await self._writer.run(lambda conn: retry_transaction(conn, delivery_id, now))
+
+    async def recover(self, org: str, endpoint: str, since: float, until: float, now: float) -> int:
+        return await self._writer.run(lambda conn: recover_transaction(conn, org, endpoint, since, until, now))

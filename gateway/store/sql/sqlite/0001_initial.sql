@@ -81,9 +81,10 @@ CREATE TABLE deliveries (
     created_at      REAL    NOT NULL,
     updated_at      REAL    NOT NULL,
     last_status     INTEGER,
-    last_error      TEXT
+    last_error      TEXT,
+    payload         BLOB                         -- the body, when it is not the notification's envelope
 );
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_due ON deliveries (org, endpoint, next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX deliveries_order ON deliveries (org, endpoint, shipment_key, seq)
     WHERE state IN ('pending', 'parked');
 CREATE INDEX deliveries_by_endpoint ON deliveries (org, endpoint, state, id);

@@ -1,0 +1,1 @@
+"""Outbound delivery: signing (Standard Webhooks), destination safety, the HTTP sender."""

@@ -1,0 +1,292 @@
+"""The dispatcher: claims due deliveries with a lease, sends them, records the outcome.
+
+Isolation comes from per-endpoint slots: each endpoint has at most ``max_in_flight``
+attempts under way (and a token bucket when ``rate_per_second`` is set), so a hanging
+endpoint holds only its own slots while every other endpoint keeps being claimed.
+Per-shipment order is the claim's job (see the store). Tests call ``run_until_idle()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from gateway.batcher import BatchWriter
+from gateway.clock import Clock
+from gateway.dispatch.ratelimit import TokenBucket
+from gateway.dispatch.retry import RetryPolicy
+from gateway.dispatch.sender import AttemptResult, Sender
+from gateway.dispatch.signing import signature_header
+from gateway.logging import get_logger
+from gateway.settings import DeliverySettings
+from gateway.store.base import (
+    AttemptRecord,
+    ClaimedDelivery,
+    Completion,
+    CompletionOutcome,
+    EndpointRecord,
+    Store,
+    Verdict,
+)
+
+log = get_logger("gateway.dispatch")
+
+EndpointKey = tuple[str, str]
+
+#: How often the endpoint list is re-read even without a nudge (other processes may change it).
+ENDPOINT_REFRESH_SECONDS = 2.0
+#: Polling fallback when nothing wakes the dispatcher.
+POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how one delivery is sent."""
+
+    url: str
+    headers: Mapping[str, str]
+    secrets: tuple[str, ...]
+    max_in_flight: int
+    rate_per_second: float | None
+
+
+def endpoint_target(record: EndpointRecord) -> Target:
+    c = record.config
+    return Target(c.url, c.headers, c.secret, c.max_in_flight, c.rate_per_second)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        settings: DeliverySettings,
+        clock: Clock,
+        *,
+        rng: random.Random | None = None,
+        concurrency: int = 512,
+        on_outcome: Callable[[ClaimedDelivery, Verdict, AttemptResult], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._sender = sender
+        self._settings = settings
+        self._clock = clock
+        self._policy = RetryPolicy(settings.retry_schedule, settings.jitter, rng)
+        self._concurrency = concurrency
+        self._on_outcome = on_outcome
+        self._targets: dict[EndpointKey, Target] = {}
+        self._disabled: set[EndpointKey] = set()
+        self._in_flight: dict[EndpointKey, int] = {}
+        self._leases: dict[int, str] = {}
+        self._buckets: dict[EndpointKey, TokenBucket] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._refreshed_at = float("-inf")
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._completions: BatchWriter[Completion, CompletionOutcome] = BatchWriter(self._complete_batch)
+
+    # --- control -----------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._completions.start()
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._run(), name="dispatcher")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, let attempts under way finish within ``grace``, release the rest."""
+        self._stopping = True
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._completions.stop()
+        leases = list(self._leases.items())
+        self._leases.clear()
+        if leases:
+            await self._store.release(leases)
+            log.info("dispatcher.released", leases=len(leases))
+
+    async def refresh_endpoints(self) -> None:
+        records = await self._store.endpoints()
+        self._targets = {(r.org, r.name): endpoint_target(r) for r in records}
+        self._disabled = {(r.org, r.name) for r in records if r.disabled}
+        for key, target in self._targets.items():
+            bucket = self._buckets.get(key)
+            if target.rate_per_second is None:
+                self._buckets.pop(key, None)
+            elif bucket is None or bucket.rate != target.rate_per_second:
+                self._buckets[key] = TokenBucket(target.rate_per_second, self._clock)
+        self._refreshed_at = self._clock.now()
+
+    # --- the loop ----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.tick()
+            except Exception as exc:  # a store hiccup must not kill the dispatcher
+                log.error("dispatcher.tick_failed", error=repr(exc))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
+
+    def _free_slots(self) -> dict[EndpointKey, int]:
+        budget = self._concurrency - len(self._tasks)
+        free: dict[EndpointKey, int] = {}
+        if budget <= 0:
+            return free
+        for key, target in self._targets.items():
+            if key in self._disabled:
+                continue
+            slots = min(target.max_in_flight - self._in_flight.get(key, 0), budget)
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                slots = min(slots, bucket.available())
+            if slots > 0:
+                free[key] = slots
+        return free
+
+    async def tick(self) -> int:
+        """Claim what is due now and start sending it; return how many were claimed."""
+        if self._stopping:
+            return 0
+        if self._clock.now() - self._refreshed_at >= ENDPOINT_REFRESH_SECONDS:
+            await self.refresh_endpoints()
+        free = self._free_slots()
+        if not free:
+            return 0
+        claimed = await self._store.claim(self._clock.now(), free, self._settings.lease)
+        for delivery in claimed:
+            key = (delivery.org, delivery.endpoint)
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+            self._leases[delivery.id] = delivery.lease_token
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.take()
+            task = asyncio.create_task(self._deliver(delivery))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(claimed)
+
+    async def run_until_idle(self) -> None:
+        """Claim and send until nothing is due at the clock's current time (for tests)."""
+        self._completions.start()
+        await self.refresh_endpoints()
+        while True:
+            claimed = await self.tick()
+            if self._tasks:
+                await asyncio.wait(self._tasks)
+                continue
+            if claimed == 0:
+                return
+
+    # --- one delivery ------------------------------------------------------------------
+
+    def _headers(self, delivery: ClaimedDelivery, target: Target) -> dict[str, str]:
+        timestamp = int(self._clock.now())
+        headers = {"content-type": "application/json", **target.headers}
+        headers["webhook-id"] = delivery.event_id
+        headers["webhook-timestamp"] = str(timestamp)
+        if target.secrets:
+            headers["webhook-signature"] = signature_header(target.secrets, delivery.event_id, timestamp, delivery.body)
+        return headers
+
+    def _verdict(self, delivery: ClaimedDelivery, result: AttemptResult) -> tuple[Verdict, float | None]:
+        if result.ok:
+            return Verdict.DELIVERED, None
+        if result.status_code == 410:
+            return Verdict.GONE, None
+        delay = self._policy.delay_after(delivery.attempt, result.retry_after)
+        if delay is None:
+            return Verdict.FAILED, None
+        return Verdict.RETRY, self._clock.now() + delay
+
+    async def _deliver(self, delivery: ClaimedDelivery) -> None:
+        key = (delivery.org, delivery.endpoint)
+        try:
+            target = self._targets.get(key)
+            started = self._clock.now()
+            if target is None:
+                result = AttemptResult(None, 0.0, "endpoint no longer exists", None, None)
+            else:
+                result = await self._sender.send(
+                    target.url, delivery.body, self._headers(delivery, target), timeout=self._settings.timeout
+                )
+            verdict, next_at = self._verdict(delivery, result)
+            completion = Completion(
+                delivery_id=delivery.id,
+                lease_token=delivery.lease_token,
+                org=delivery.org,
+                endpoint=delivery.endpoint,
+                verdict=verdict,
+                attempt=AttemptRecord(
+                    started, result.status_code, result.duration_ms, result.error, result.response_excerpt
+                ),
+                next_attempt_at=next_at,
+                disable_after=self._settings.disable_after,
+            )
+            outcome = await self._completions.submit(completion)
+            self._log(delivery, verdict, result, outcome, next_at)
+            if outcome.applied and self._on_outcome is not None:
+                self._on_outcome(delivery, verdict, result)
+            if outcome.disabled_endpoint is not None:
+                self._disabled.add(key)
+        finally:
+            self._in_flight[key] -= 1
+            self._leases.pop(delivery.id, None)
+            self._wake.set()
+
+    async def _complete_batch(self, completions: Sequence[Completion]) -> list[CompletionOutcome]:
+        return await self._store.complete(completions, self._clock.now())
+
+    def _log(
+        self,
+        delivery: ClaimedDelivery,
+        verdict: Verdict,
+        result: AttemptResult,
+        outcome: CompletionOutcome,
+        next_at: float | None,
+    ) -> None:
+        fields = {
+            "org": delivery.org,
+            "endpoint": delivery.endpoint,
+            "event_id": delivery.event_id,
+            "delivery_id": delivery.id,
+            "attempt": delivery.attempt,
+            "status_code": result.status_code,
+            "duration_ms": round(result.duration_ms, 2),
+        }
+        if not outcome.applied:
+            log.warning("delivery.lease_lost", **fields)
+        elif verdict is Verdict.DELIVERED:
+            log.info("delivery.succeeded", **fields)
+        elif verdict is Verdict.RETRY:
+            delay = round((next_at or 0) - self._clock.now(), 3)
+            log.warning("delivery.retry", error=result.error, retry_in_s=delay, **fields)
+        else:
+            log.error("delivery.failed", error=result.error, **fields)
+        if outcome.disabled_endpoint is not None:
+            log.warning(
+                "endpoint.disabled",
+                org=delivery.org,
+                endpoint=delivery.endpoint,
+                reason="410 Gone" if verdict is Verdict.GONE else "no success within disable_after",
+            )
