@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.api import health, shipments, webhooks
+from gateway.api import admin, health, shipments, webhooks
 from gateway.api.common import problem, problem_from
 from gateway.clock import Clock, SystemClock
 from gateway.dispatch.dispatcher import Dispatcher
@@ -156,6 +156,7 @@ def create_app(
     app = Starlette(
         routes=[
             *(api_routes if role != "dispatcher" else []),
+            *admin.ROUTES,
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
+from sinks import Sink, SinkFactory
 from support import ACME_ROUTES, BETA_ROUTES, Gateway
 
 from gateway.app import create_app
@@ -38,7 +41,8 @@ def route_table(routes_dir: Path) -> RouteTable:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock()
+    # Start at the real time: receivers check webhook-timestamp against their own clock.
+    return ManualClock(float(int(time.time())))
 
 
 @pytest.fixture
@@ -63,3 +67,30 @@ def gateway_factory(settings: Settings, route_table: RouteTable, clock: ManualCl
 async def gateway(gateway_factory: Callable[..., Any]) -> AsyncIterator[Gateway]:
     async with gateway_factory() as gw:
         yield gw
+
+
+@pytest.fixture
+async def make_sink() -> AsyncIterator[SinkFactory]:
+    runners: list[web.AppRunner] = []
+
+    async def start() -> Sink:
+        sink = Sink()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", sink.handle)
+        # handler_cancellation: a hanging handler ends when the client gives up, so
+        # cleanup never waits for it.
+        runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+        await runner.setup()
+        runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        sink.port = runner.addresses[0][1]
+        return sink
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def sink(make_sink: SinkFactory) -> Sink:
+    return await make_sink()

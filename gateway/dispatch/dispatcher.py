@@ -14,6 +14,8 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import structlog
+
 from gateway.batcher import BatchWriter
 from gateway.clock import Clock
 from gateway.dispatch.ratelimit import TokenBucket
@@ -221,6 +223,8 @@ class Dispatcher:
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         key = (delivery.org, delivery.endpoint)
+        # This task has its own copy of the context: drop whatever the creator had bound.
+        structlog.contextvars.clear_contextvars()
         try:
             target = self._targets.get(key)
             started = self._clock.now()

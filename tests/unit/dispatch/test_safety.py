@@ -12,9 +12,9 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address
 
 import pytest
 from aiohttp.resolver import ThreadedResolver
-from dispatch_fakes import FakeResolver
 from hypothesis import given
 from hypothesis import strategies as st
+from sinks import FakeResolver
 
 from gateway.dispatch.safety import DestinationRefused, VettingResolver, check_url, is_forbidden
 

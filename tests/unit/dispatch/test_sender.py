@@ -10,7 +10,7 @@ import time
 import aiohttp
 import pytest
 from aiohttp import web
-from dispatch_fakes import FakeResolver, Handler, Sink, SinkFactory
+from sinks import FakeResolver, Handler, Sink, SinkFactory
 from standardwebhooks import Webhook
 
 from gateway.dispatch.sender import MAX_RESPONSE_BYTES, USER_AGENT, Sender, parse_retry_after

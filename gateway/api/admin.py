@@ -1,0 +1,149 @@
+"""``/v1/admin/...``: operating deliveries and endpoints (SPEC §11), behind the admin token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.api.common import JSONResponse, bearer_token, parse_json, read_body
+from gateway.api.shipments import iso
+from gateway.errors import BadRequest, Conflict, NotFound, Unauthorized, Unprocessable
+from gateway.logging import get_logger
+from gateway.secrets import matches_any
+from gateway.state import AppState, state_of
+from gateway.store.base import DeliveryView
+
+log = get_logger("gateway.admin")
+
+DELIVERY_STATES = ("pending", "delivered", "failed", "parked")
+MAX_LIMIT = 500
+ADMIN_BODY_LIMIT = 64 * 1024
+
+
+def _admin(request: Request) -> AppState:
+    state = state_of(request)
+    if not matches_any(bearer_token(request), [state.settings.admin.token]):
+        raise Unauthorized("missing or invalid admin token (Authorization: Bearer <token>)")
+    return state
+
+
+def _page(request: Request) -> tuple[int, int]:
+    try:
+        limit = int(request.query_params.get("limit", "100"))
+        cursor = int(request.query_params.get("cursor", "0") or "0")
+    except ValueError:
+        raise BadRequest("limit and cursor must be integers") from None
+    if not 1 <= limit <= MAX_LIMIT or cursor < 0:
+        raise BadRequest(f"limit must be 1..{MAX_LIMIT} and cursor non-negative")
+    return limit, cursor
+
+
+def delivery_json(d: DeliveryView) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "eventId": d.event_id,
+        "org": d.org,
+        "endpoint": d.endpoint,
+        "state": d.state,
+        "attemptCount": d.attempt_count,
+        "nextAttemptAt": iso(d.next_attempt_at) if d.state in ("pending", "parked") else None,
+        "lastStatusCode": d.last_status,
+        "lastError": d.last_error,
+    }
+
+
+async def list_deliveries(request: Request) -> Response:
+    state = _admin(request)
+    limit, cursor = _page(request)
+    wanted = request.query_params.get("state")
+    if wanted is not None and wanted not in DELIVERY_STATES:
+        raise BadRequest(f"state must be one of {', '.join(DELIVERY_STATES)}")
+    items = await state.store.deliveries(
+        org=request.query_params.get("org"),
+        endpoint=request.query_params.get("endpoint"),
+        state=wanted,
+        after_id=cursor,
+        limit=limit,
+    )
+    next_cursor = str(items[-1].id) if len(items) == limit else None
+    return JSONResponse({"items": [delivery_json(d) for d in items], "next": next_cursor})
+
+
+async def retry_delivery(request: Request) -> Response:
+    state = _admin(request)
+    try:
+        delivery_id = int(request.path_params["id"])
+    except ValueError:
+        raise NotFound("no such delivery") from None
+    view = await state.store.retry_delivery(delivery_id, state.clock.now())
+    if view is None:
+        existing = await state.store.deliveries(org=None, endpoint=None, state=None, after_id=delivery_id - 1, limit=1)
+        if not existing or existing[0].id != delivery_id:
+            raise NotFound(f"no delivery {delivery_id}")
+        raise Conflict(f"delivery {delivery_id} is {existing[0].state}; only failed deliveries are retried")
+    log.info("delivery.requeued", delivery_id=delivery_id, event_id=view.event_id, endpoint=view.endpoint)
+    state.notify_new_work()
+    return JSONResponse(delivery_json(view))
+
+
+class RecoverWindow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    since: datetime
+    until: datetime | None = None
+
+
+async def _endpoint_exists(state: AppState, org: str, name: str) -> None:
+    if not any(r.org == org and r.name == name for r in await state.store.endpoints()):
+        raise NotFound(f"no endpoint {name!r} in org {org!r}")
+
+
+async def recover_endpoint(request: Request) -> Response:
+    state = _admin(request)
+    org, name = request.path_params["org"], request.path_params["name"]
+    await _endpoint_exists(state, org, name)
+    body = parse_json(await read_body(request, ADMIN_BODY_LIMIT))
+    try:
+        window = RecoverWindow.model_validate(body)
+    except ValidationError as exc:
+        errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        raise Unprocessable("invalid recover window", errors=errors) from None
+    since = window.since.timestamp()
+    until = window.until.timestamp() if window.until is not None else state.clock.now() + 1
+    count = await state.store.recover(org, name, since, until, state.clock.now())
+    log.info("endpoint.recovered", org=org, endpoint=name, requeued=count)
+    state.notify_new_work()
+    return JSONResponse({"org": org, "name": name, "requeued": count})
+
+
+async def _set_disabled(request: Request, disabled: bool) -> Response:
+    state = _admin(request)
+    org, name = request.path_params["org"], request.path_params["name"]
+    found = await state.store.set_disabled(org, name, disabled, "disabled by an operator", state.clock.now())
+    if not found:
+        raise NotFound(f"no endpoint {name!r} in org {org!r}")
+    log.info("endpoint.disabled" if disabled else "endpoint.enabled", org=org, endpoint=name, by="admin")
+    await state.dispatcher.refresh_endpoints()
+    state.notify_new_work()
+    return JSONResponse({"org": org, "name": name, "disabled": disabled})
+
+
+async def disable_endpoint(request: Request) -> Response:
+    return await _set_disabled(request, True)
+
+
+async def enable_endpoint(request: Request) -> Response:
+    return await _set_disabled(request, False)
+
+
+ROUTES = [
+    Route("/v1/admin/deliveries", list_deliveries, methods=["GET"]),
+    Route("/v1/admin/deliveries/{id}/retry", retry_delivery, methods=["POST"]),
+    Route("/v1/admin/endpoints/{org}/{name}/recover", recover_endpoint, methods=["POST"]),
+    Route("/v1/admin/endpoints/{org}/{name}/disable", disable_endpoint, methods=["POST"]),
+    Route("/v1/admin/endpoints/{org}/{name}/enable", enable_endpoint, methods=["POST"]),
+]
