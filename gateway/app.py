@@ -23,7 +23,7 @@ from gateway.api import admin, health, shipments, webhooks
 from gateway.api.common import problem, problem_from
 from gateway.clock import Clock, SystemClock
 from gateway.dispatch.dispatcher import Dispatcher
-from gateway.dispatch.sender import Sender
+from gateway.dispatch.sender import AttemptResult, Sender
 from gateway.errors import ProblemError, StoreUnavailable
 from gateway.ingest import Ingestor
 from gateway.logging import get_logger, scrubber
@@ -31,7 +31,7 @@ from gateway.metrics import Metrics
 from gateway.routing import RouteTable
 from gateway.settings import Settings
 from gateway.state import AppState
-from gateway.store.base import Store
+from gateway.store.base import ClaimedDelivery, Store, Verdict
 from gateway.store.factory import store_from_url
 
 log = get_logger("gateway.app")
@@ -108,15 +108,20 @@ def create_app(
     clock = clock or SystemClock()
     store = store or store_from_url(settings.store.url)
     sender = sender or Sender(allow_private=settings.delivery.allow_private_destinations)
+    metrics = Metrics()
+
+    def count_delivery(delivery: ClaimedDelivery, verdict: Verdict, result: AttemptResult) -> None:
+        metrics.delivery(delivery.org, delivery.endpoint, verdict.value, result.duration_ms / 1000)
+
     state = AppState(
         settings=settings,
         routes=routes,
         clock=clock,
-        metrics=Metrics(),
+        metrics=metrics,
         store=store,
         ingestor=Ingestor(store, clock),
         sender=sender,
-        dispatcher=Dispatcher(store, sender, settings.delivery, clock),
+        dispatcher=Dispatcher(store, sender, settings.delivery, clock, on_outcome=count_delivery),
     )
     scrubber.update(routes.secrets())
     start_dispatcher = role != "api" if run_dispatcher is None else run_dispatcher

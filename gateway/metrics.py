@@ -27,6 +27,24 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.deliveries_total = Counter(
+            "gateway_deliveries_total",
+            "Delivery attempts by org, endpoint and outcome (delivered, retry, failed, gone).",
+            ["org", "endpoint", "outcome"],
+            registry=self.registry,
+        )
+        self.delivery_seconds = Histogram(
+            "gateway_delivery_attempt_seconds",
+            "Duration of one delivery attempt (connect to last byte read).",
+            ["org", "endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def delivery(self, org: str, endpoint: str, outcome: str, seconds: float) -> None:
+        self.deliveries_total.labels(org, endpoint, outcome).inc()
+        self.delivery_seconds.labels(org, endpoint).observe(seconds)
+
     def webhooks(self, org: str, source: str, accepted: int, duplicates: int) -> None:
         if accepted:
             self.webhooks_total.labels(org, source, "accepted").inc(accepted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,12 +13,18 @@ import httpx
 import pytest
 from aiohttp import web
 from sinks import Sink, SinkFactory
-from support import ACME_ROUTES, BETA_ROUTES, Gateway
+from support import ACME_ROUTES, BETA_ROUTES, NETGUARD, Gateway
 
 from gateway.app import create_app
 from gateway.clock import ManualClock
 from gateway.routing import RouteTable, load_routes
 from gateway.settings import Settings, load_settings
+
+
+# The in-process half of the DNS guard (processes the tests start load it via PYTHONPATH).
+_spec = importlib.util.spec_from_file_location("netguard", NETGUARD / "sitecustomize.py")
+assert _spec is not None and _spec.loader is not None
+_spec.loader.exec_module(importlib.util.module_from_spec(_spec))
 
 
 @pytest.fixture
@@ -53,6 +60,7 @@ def gateway_factory(settings: Settings, route_table: RouteTable, clock: ManualCl
             overrides.pop("settings", settings),
             overrides.pop("routes", route_table),
             clock=overrides.pop("clock", clock),
+            run_dispatcher=overrides.pop("run_dispatcher", False),
             **overrides,
         )
         async with app.router.lifespan_context(app):

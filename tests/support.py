@@ -11,6 +11,8 @@ import httpx
 from gateway.state import AppState
 
 REPO = Path(__file__).resolve().parents[1]
+#: On PYTHONPATH of every process the tests start: it refuses DNS lookups of real names.
+NETGUARD = REPO / "tests" / "netguard"
 SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "fixtures"
 
@@ -29,15 +31,15 @@ key = "acme-oms-key-0001"
 name = "oms"
 [[endpoints]]
 name = "all"
-url = "https://all.acme.test/hook"
+url = "http://127.0.0.1:9/all"
 [[endpoints]]
 name = "returns-only"
-url = "https://returns.acme.test/hook"
+url = "http://127.0.0.1:9/returns"
 types = ["RETURN_*"]
 shipment_types = ["RETURN"]
 [[endpoints]]
 name = "with-stale"
-url = "https://stale.acme.test/hook"
+url = "http://127.0.0.1:9/stale"
 include_stale = true
 """
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+from support import NETGUARD
 
 
 def free_port() -> int:
@@ -24,7 +25,8 @@ class GatewayProcess:
     def __init__(self, workdir: Path, *, env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.port = free_port()
-        self.env = {**os.environ, "GATEWAY_LOG_FORMAT": "json", **(env or {})}
+        pythonpath = os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH", "")) if p)
+        self.env = {**os.environ, "GATEWAY_LOG_FORMAT": "json", "PYTHONPATH": pythonpath, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "gateway.log"
 
