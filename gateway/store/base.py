@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway.models import InboundEvent
 from gateway.routing import EndpointConfig
@@ -121,6 +121,32 @@ class Store(Protocol):
 
     async def recover(self, org: str, endpoint: str, since: float, until: float, now: float) -> int:
         """Requeue the endpoint's failed deliveries created in [since, until); return how many."""
+        ...
+
+    # --- aggregator proxy ----------------------------------------------------------
+
+    async def label(self, org: str, kind: str, order_number: str, shipment_code: str) -> dict[str, Any] | None:
+        """The stored result of a label (``kind='label'``) or return AWB (``'return_awb'``)."""
+        ...
+
+    async def label_by_order_id(self, org: str, kind: str, order_id: str) -> dict[str, Any] | None:
+        """The stored result whose aggregator ``orderId`` is ``order_id``."""
+        ...
+
+    async def save_label(
+        self,
+        org: str,
+        kind: str,
+        order_number: str,
+        shipment_code: str,
+        order_id: str | None,
+        result: dict[str, Any],
+        now: float,
+    ) -> tuple[dict[str, Any], bool]:
+        """Store ``result`` unless one exists; return (the stored result, whether it was new).
+
+        The first result wins: a second generation for the same shipment never replaces it.
+        """
         ...
 
 

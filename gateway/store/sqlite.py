@@ -10,6 +10,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -212,3 +213,52 @@ class SqliteStore:
 
     async def recover(self, org: str, endpoint: str, since: float, until: float, now: float) -> int:
         return await self._writer.run(lambda conn: recover_transaction(conn, org, endpoint, since, until, now))
+
+    async def label(self, org: str, kind: str, order_number: str, shipment_code: str) -> dict[str, Any] | None:
+        row = await self._reader.run(
+            lambda conn: conn.execute(
+                "SELECT result FROM labels WHERE org = ? AND kind = ? AND order_number = ? AND shipment_code = ?",
+                (org, kind, order_number, shipment_code),
+            ).fetchone()
+        )
+        return None if row is None else dict(orjson.loads(row[0]))
+
+    async def label_by_order_id(self, org: str, kind: str, order_id: str) -> dict[str, Any] | None:
+        row = await self._reader.run(
+            lambda conn: conn.execute(
+                "SELECT result FROM labels WHERE org = ? AND kind = ? AND order_id = ? ORDER BY created_at LIMIT 1",
+                (org, kind, order_id),
+            ).fetchone()
+        )
+        return None if row is None else dict(orjson.loads(row[0]))
+
+    async def save_label(
+        self,
+        org: str,
+        kind: str,
+        order_number: str,
+        shipment_code: str,
+        order_id: str | None,
+        result: dict[str, Any],
+        now: float,
+    ) -> tuple[dict[str, Any], bool]:
+        def tx(conn: sqlite3.Connection) -> tuple[dict[str, Any], bool]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO labels (org, kind, order_number, shipment_code, order_id, result, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (org, kind, order_number, shipment_code, order_id, orjson.dumps(result).decode(), now),
+                )
+                stored = conn.execute(
+                    "SELECT result FROM labels WHERE org = ? AND kind = ? AND order_number = ? AND shipment_code = ?",
+                    (org, kind, order_number, shipment_code),
+                ).fetchone()
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return dict(orjson.loads(stored[0])), cur.rowcount > 0
+
+        return await self._writer.run(tx)
