@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Literal
 
+import httpx
 import structlog
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -19,20 +20,26 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.api import admin, health, shipments, webhooks
+from gateway.api import admin, admin_endpoints, admin_notifications, health, operations, shipments, ui, webhooks
+from gateway.api import proxy as proxy_api
+from gateway.api import returns as returns_api
 from gateway.api.common import problem, problem_from
-from gateway.clock import Clock, SystemClock
+from gateway.clock import Clock
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.sender import AttemptResult, Sender
 from gateway.errors import ProblemError, StoreUnavailable
 from gateway.ingest import Ingestor
 from gateway.logging import get_logger, scrubber
 from gateway.metrics import Metrics
+from gateway.proxy import ProxyService
+from gateway.reload import refresh_scrubber
+from gateway.returns import returns_system_targets
+from gateway.returns_awb import generate_for_return
 from gateway.routing import RouteTable
 from gateway.settings import Settings
 from gateway.state import AppState
 from gateway.store.base import ClaimedDelivery, Store, Verdict
-from gateway.store.factory import store_from_url
+from gateway.store.factory import store_clock, store_from_url
 
 log = get_logger("gateway.app")
 
@@ -101,17 +108,21 @@ def create_app(
     sender: Sender | None = None,
     role: Role = "all",
     run_dispatcher: bool | None = None,
+    proxy_http: httpx.AsyncClient | None = None,
 ) -> Starlette:
     """``role``: ``all`` (default), ``api`` (no dispatcher), ``dispatcher`` (no inbound API).
     ``run_dispatcher=False`` builds the dispatcher without its loop: tests drive it with
-    ``run_until_idle()``."""
-    clock = clock or SystemClock()
+    ``run_until_idle()``. ``proxy_http``: the client for aggregator APIs (tests pass one on
+    fake aggregators); production builds its own."""
     store = store or store_from_url(settings.store.url)
+    clock = clock or store_clock(store)
     sender = sender or Sender(allow_private=settings.delivery.allow_private_destinations)
     metrics = Metrics()
 
     def count_delivery(delivery: ClaimedDelivery, verdict: Verdict, result: AttemptResult) -> None:
         metrics.delivery(delivery.org, delivery.endpoint, verdict.value, result.duration_ms / 1000)
+        if verdict is Verdict.DELIVERED and delivery.created_at is not None:
+            metrics.delivered(delivery.org, delivery.endpoint, clock.now() - delivery.created_at)
 
     state = AppState(
         settings=settings,
@@ -121,9 +132,18 @@ def create_app(
         store=store,
         ingestor=Ingestor(store, clock),
         sender=sender,
-        dispatcher=Dispatcher(store, sender, settings.delivery, clock, on_outcome=count_delivery),
+        dispatcher=Dispatcher(
+            store,
+            sender,
+            settings.delivery,
+            clock,
+            on_outcome=count_delivery,
+            extra_targets=lambda: returns_system_targets(state),
+        ),
     )
     scrubber.update(routes.secrets())
+    proxy = state.proxy = ProxyService(settings.proxy, clock.now, proxy_http, metrics)
+    state.return_awb_generator = generate_for_return
     start_dispatcher = role != "api" if run_dispatcher is None else run_dispatcher
     state.dispatcher_expected = start_dispatcher
 
@@ -132,13 +152,17 @@ def create_app(
         await state.store.open()
         for org_routes in state.routes:
             await state.store.sync_file_endpoints(org_routes.org, org_routes.endpoints)
+        await refresh_scrubber(state)  # API-owned endpoints' secrets live in the store
         state.ingestor.start()
+        await proxy.open()
         if settings.delivery.allow_private_destinations:
             log.warning(
                 "delivery.private_destinations_allowed",
                 detail="deliveries may reach loopback and private networks; for development only",
             )
         if start_dispatcher:
+            # Another process's ingest (shared store) wakes this dispatcher too.
+            await state.store.listen(state.notify_new_work)
             state.dispatcher.start()
         log.info(
             "gateway.started", orgs=sorted(state.routes.orgs), store=settings.store.url.split(":", 1)[0], role=role
@@ -149,6 +173,7 @@ def create_app(
             # Order matters: stop taking webhooks' writes only after the server stopped
             # accepting them; stop sending before closing the store the sends report to.
             await state.dispatcher.stop(grace=settings.delivery.timeout)
+            await proxy.close()  # in-flight labels are stored and announced first
             await state.ingestor.stop()
             await state.sender.close()
             await state.store.close()
@@ -157,14 +182,21 @@ def create_app(
     api_routes = [
         Route("/v1/{org}/webhooks/{source}", webhooks.receive_webhook, methods=["POST"]),
         Route("/v1/{org}/shipments/{awb}", shipments.get_shipment, methods=["GET"]),
+        *proxy_api.ROUTES,
+        Route("/v1/{org}/returns", returns_api.post_return, methods=["POST"]),
+        Route("/v1/{org}/returns/{code}/processing-update", returns_api.post_processing_update, methods=["POST"]),
     ]
     app = Starlette(
         routes=[
             *(api_routes if role != "dispatcher" else []),
             *admin.ROUTES,
+            *admin_notifications.ROUTES,
+            *admin_endpoints.ROUTES,
             Route("/healthz", health.healthz, methods=["GET"]),
             Route("/readyz", health.readyz, methods=["GET"]),
             Route("/metrics", health.metrics, methods=["GET"]),
+            *operations.ROUTES,
+            *ui.ROUTES,
         ],
         exception_handlers={
             ProblemError: _problem_handler,

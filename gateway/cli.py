@@ -1,4 +1,4 @@
-"""The ``gateway`` command: serve, check, migrate."""
+"""The ``gateway`` command: serve, check, migrate (here); replay, deliveries, send-sample (``cli_admin``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway import cli_admin
 from gateway.app import Role
 from gateway.configfiles import ConfigError
 from gateway.routing import RouteTable, load_routes
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(check)
     migrate = sub.add_parser("migrate", help="apply pending store migrations")
     _common(migrate)
+    cli_admin.add_commands(sub, _common)
     return parser
 
 
@@ -92,6 +94,8 @@ def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in cli_admin.COMMANDS:
+        return cli_admin.run(args)
     try:
         settings, routes = _load(args)
     except ConfigError as exc:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +18,9 @@ log = get_logger("gateway.ingest")
 
 
 def new_event_id() -> str:
-    return f"evt_{uuid.uuid4().hex}"
+    # Time-ordered (nanoseconds, then 64 random bits): new ids land at the end of the
+    # unique indexes instead of at random pages, and sort by acceptance.
+    return f"evt_{time.time_ns():016x}{random.getrandbits(64):016x}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,43 +50,54 @@ class SecretScrubber:
 scrubber = SecretScrubber()
 
 
-def _json_renderer(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
+def _json_text(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> str:
     return orjson.dumps(event_dict, default=str).decode()
 
 
+def _json_bytes(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> bytes:
+    return orjson.dumps(event_dict, default=str)
+
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
 def configure(*, level: str = "info", fmt: str = "auto") -> None:
+    """Our own events go straight from structlog to stdout (no stdlib ``logging`` on the hot
+    path: its records and handlers cost more than the rest of a line); third-party loggers
+    (uvicorn, asyncio) go through ``logging`` and come out in the same format."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        scrubber,
     ]
-    renderer: Any = _json_renderer if use_json else structlog.dev.ConsoleRenderer(colors=False)
+    if use_json:
+        final: Any = _json_bytes
+        factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)
+    else:
+        final = structlog.dev.ConsoleRenderer(colors=False)
+        factory = structlog.WriteLoggerFactory(sys.stdout)
     structlog.configure(
-        processors=[
-            *shared,
-            structlog.processors.format_exc_info,
-            scrubber,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, final],
+        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder()],
+        foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            scrubber,
-            renderer,
+            _drop_color_message,
+            _json_text if use_json else structlog.dev.ConsoleRenderer(colors=False),
         ],
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.setLevel(_LEVELS[level])
     # uvicorn's access log prints query strings (which may carry ?key=); httpx logs whole
     # URLs. Neither may reach the output.
     for name in ("uvicorn.access", "httpx", "httpcore", "aiohttp.access"):
@@ -97,6 +108,12 @@ def configure(*, level: str = "info", fmt: str = "auto") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def _drop_color_message(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # uvicorn adds an ANSI-coloured copy of its message as an extra; JSON readers want one.
+    event_dict.pop("color_message", None)
+    return event_dict
 
 
 def get_logger(name: str = "gateway") -> Any:

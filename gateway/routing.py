@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from gateway.aggregators.accounts import Account, parse_account
 from gateway.configfiles import ConfigError, load_toml, validation_error
 from gateway.models import NotificationType, ShipmentType
 from gateway.secrets import find_match
@@ -71,6 +72,22 @@ class AccountConfig(BaseModel):
     aggregator: Literal["shiprocket", "shipway", "clickpost", "magic"]
     default: bool = False
     base_url: str | None = None
+    _typed: Account | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _validate_typed(self) -> AccountConfig:
+        try:
+            self._typed = parse_account(self.model_dump(exclude_unset=True))
+        except ValidationError as exc:
+            raise ValueError(
+                "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            ) from None
+        return self
+
+    def typed(self) -> Account:
+        """The account as its aggregator's model (validated at load)."""
+        assert self._typed is not None
+        return self._typed
 
 
 def _check_url(url: str) -> str:
@@ -181,6 +198,8 @@ class OrgRoutes(_Model):
 class RouteTable:
     orgs: Mapping[str, OrgRoutes]
     files: Mapping[str, Path]
+    #: Where the tables were read from (``POST /v1/admin/reload`` reads it again).
+    directory: Path | None = None
 
     def get(self, org: str) -> OrgRoutes | None:
         return self.orgs.get(org)
@@ -201,6 +220,8 @@ class RouteTable:
             for endpoint in routes.endpoints:
                 yield from endpoint.secret
                 yield from endpoint.headers.values()
+            for account in routes.accounts.values():
+                yield from account.typed().secrets()
 
 
 def load_routes(directory: Path, env: Mapping[str, str] | None = None) -> RouteTable:
@@ -228,4 +249,4 @@ def load_routes(directory: Path, env: Mapping[str, str] | None = None) -> RouteT
         files[routes.org] = file
     if problems:
         raise ConfigError("\n".join(problems))
-    return RouteTable(orgs=orgs, files=files)
+    return RouteTable(orgs=orgs, files=files, directory=directory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
@@ -14,6 +15,9 @@ from gateway.metrics import Metrics
 from gateway.routing import RouteTable
 from gateway.settings import Settings
 from gateway.store.base import Store
+
+if TYPE_CHECKING:
+    from gateway.proxy.service import ProxyService
 
 
 @dataclass
@@ -28,6 +32,11 @@ class AppState:
     dispatcher: Dispatcher
     #: Whether this process runs the dispatcher loop (``/readyz`` checks it is alive).
     dispatcher_expected: bool = True
+    #: Generates a return AWB through the proxy for returns created without one
+    #: (``gateway.returns.ReturnAwbGenerator``); ``None`` until the proxy provides it.
+    return_awb_generator: Any = None
+    #: The aggregator proxy (``gateway.proxy``): HTTP client, login tokens, in-flight generations.
+    proxy: ProxyService | None = None
 
     def notify_new_work(self) -> None:
         """New deliveries may be due: the dispatcher need not wait for its poll."""

@@ -20,7 +20,6 @@ from gateway.clock import ManualClock
 from gateway.routing import RouteTable, load_routes
 from gateway.settings import Settings, load_settings
 
-
 # The in-process half of the DNS guard (processes the tests start load it via PYTHONPATH).
 _spec = importlib.util.spec_from_file_location("netguard", NETGUARD / "sitecustomize.py")
 assert _spec is not None and _spec.loader is not None

@@ -25,14 +25,14 @@ MAX_LIMIT = 500
 ADMIN_BODY_LIMIT = 64 * 1024
 
 
-def _admin(request: Request) -> AppState:
+def require_admin(request: Request) -> AppState:
     state = state_of(request)
     if not matches_any(bearer_token(request), [state.settings.admin.token]):
         raise Unauthorized("missing or invalid admin token (Authorization: Bearer <token>)")
     return state
 
 
-def _page(request: Request) -> tuple[int, int]:
+def page_params(request: Request) -> tuple[int, int]:
     try:
         limit = int(request.query_params.get("limit", "100"))
         cursor = int(request.query_params.get("cursor", "0") or "0")
@@ -58,8 +58,8 @@ def delivery_json(d: DeliveryView) -> dict[str, Any]:
 
 
 async def list_deliveries(request: Request) -> Response:
-    state = _admin(request)
-    limit, cursor = _page(request)
+    state = require_admin(request)
+    limit, cursor = page_params(request)
     wanted = request.query_params.get("state")
     if wanted is not None and wanted not in DELIVERY_STATES:
         raise BadRequest(f"state must be one of {', '.join(DELIVERY_STATES)}")
@@ -68,14 +68,15 @@ async def list_deliveries(request: Request) -> Response:
         endpoint=request.query_params.get("endpoint"),
         state=wanted,
         after_id=cursor,
-        limit=limit,
+        limit=limit + 1,  # one more tells whether there is a next page
     )
-    next_cursor = str(items[-1].id) if len(items) == limit else None
+    next_cursor = str(items[limit - 1].id) if len(items) > limit else None
+    items = items[:limit]
     return JSONResponse({"items": [delivery_json(d) for d in items], "next": next_cursor})
 
 
 async def retry_delivery(request: Request) -> Response:
-    state = _admin(request)
+    state = require_admin(request)
     try:
         delivery_id = int(request.path_params["id"])
     except ValueError:
@@ -103,7 +104,7 @@ async def _endpoint_exists(state: AppState, org: str, name: str) -> None:
 
 
 async def recover_endpoint(request: Request) -> Response:
-    state = _admin(request)
+    state = require_admin(request)
     org, name = request.path_params["org"], request.path_params["name"]
     await _endpoint_exists(state, org, name)
     body = parse_json(await read_body(request, ADMIN_BODY_LIMIT))
@@ -121,7 +122,7 @@ async def recover_endpoint(request: Request) -> Response:
 
 
 async def _set_disabled(request: Request, disabled: bool) -> Response:
-    state = _admin(request)
+    state = require_admin(request)
     org, name = request.path_params["org"], request.path_params["name"]
     found = await state.store.set_disabled(org, name, disabled, "disabled by an operator", state.clock.now())
     if not found:

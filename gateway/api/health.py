@@ -6,8 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.common import JSONResponse, problem
+from gateway.logging import get_logger
 from gateway.metrics import CONTENT_TYPE
 from gateway.state import state_of
+
+log = get_logger("gateway.health")
 
 
 async def healthz(request: Request) -> Response:
@@ -30,4 +33,16 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return Response(state_of(request).metrics.render(), media_type=CONTENT_TYPE)
+    state = state_of(request)
+    try:
+        endpoints = await state.store.endpoints()
+        waiting = {(b.org, b.endpoint): b for b in await state.store.backlog()}
+    except Exception as exc:  # the counters are still worth a scrape when the store is down
+        log.warning("metrics.backlog_unavailable", error=repr(exc))
+    else:
+        rows: list[tuple[str, str, int, float | None]] = [
+            (r.org, r.name, 0, None) for r in endpoints if (r.org, r.name) not in waiting
+        ]
+        rows += [(b.org, b.endpoint, b.count, b.oldest_at) for b in waiting.values()]
+        state.metrics.set_backlog(rows, state.clock.now())
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE)

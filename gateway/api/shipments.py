@@ -10,7 +10,7 @@ from starlette.responses import Response
 from gateway.api.common import JSONResponse, require_api_key
 from gateway.errors import NotFound
 from gateway.state import state_of
-from gateway.store.base import LegView
+from gateway.store.base import LegView, ReturnRecord
 from gateway.values import IST
 
 
@@ -19,7 +19,7 @@ def iso(epoch: float | None) -> str | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, IST).isoformat(timespec="seconds")
 
 
-def leg_json(leg: LegView) -> dict[str, object]:
+def leg_json(leg: LegView, ret: ReturnRecord | None = None) -> dict[str, object]:
     return {
         "shipmentType": leg.shipment_type,
         "awb": leg.awb,
@@ -39,6 +39,9 @@ def leg_json(leg: LegView) -> dict[str, object]:
             }
             for h in leg.history
         ],
+        "returnOrder": None
+        if ret is None
+        else {"returnOrderCode": ret.return_order_code, "returnsSystem": ret.returns_system, "qcStatus": ret.qc_status},
     }
 
 
@@ -53,4 +56,5 @@ async def get_shipment(request: Request) -> Response:
     legs = await state.store.shipment(org, awb)
     if not legs:
         raise NotFound(f"no shipment with AWB {awb!r}")
-    return JSONResponse({"awb": awb, "legs": [leg_json(leg) for leg in legs]})
+    returns = {r.leg_id: r for r in await state.store.returns_for_legs(org, [leg.leg_id for leg in legs])}
+    return JSONResponse({"awb": awb, "legs": [leg_json(leg, returns.get(leg.leg_id)) for leg in legs]})

@@ -7,6 +7,7 @@ Shipway request without ``?key=`` is parsed before its credential is checked.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -17,8 +18,10 @@ from gateway.api.common import JSONResponse, parse_json, read_body
 from gateway.errors import NotFound, ProblemError, Unauthorized
 from gateway.inbound import auth
 from gateway.inbound.parsers import PARSERS
+from gateway.inbound.payloads import shape_deviations
 from gateway.logging import get_logger
 from gateway.models import Source
+from gateway.returns import record_clickpost_returns
 from gateway.state import state_of
 
 log = get_logger("gateway.webhooks")
@@ -47,6 +50,7 @@ def _authenticate(request: Request, source: Source, body: Any, routes_sources: A
 
 
 async def receive_webhook(request: Request) -> Response:
+    started = time.perf_counter()
     state = state_of(request)
     org = request.path_params["org"]
     structlog.contextvars.bind_contextvars(org=org, source=request.path_params["source"])
@@ -63,9 +67,19 @@ async def receive_webhook(request: Request) -> Response:
         else:
             _authenticate(request, source, None, routes.sources)
             body = parse_json(raw)
+        deviations = shape_deviations(source, body)
+        if deviations:
+            # Not an error (the parser decides): a hint that an aggregator changed its format.
+            log.debug("webhook.unexpected_shape", fields=deviations[:20])
         result = PARSERS[source](body)
     except ProblemError as exc:
         log.info("webhook.rejected", status_code=exc.status, reason=exc.detail)
+        # Labels only from known values: made-up orgs and sources must not grow the series.
+        source_name = request.path_params["source"]
+        state.metrics.rejected(
+            org if state.routes.get(org) is not None else "(unknown)",
+            source_name if source_name in {s.value for s in PARSERS} else "(unknown)",
+        )
         raise
     if result.ping:
         log.info("webhook.test_ping")
@@ -86,6 +100,9 @@ async def receive_webhook(request: Request) -> Response:
                 stale=outcome.stale,
                 deliveries=outcome.deliveries,
             )
+    if source is Source.CLICKPOST:
+        await record_clickpost_returns(state, org, result.events, ingested.outcomes)
     state.metrics.webhooks(org, source.value, ingested.accepted, ingested.duplicates)
+    state.metrics.ingested(source.value, time.perf_counter() - started)
     state.notify_new_work()
     return JSONResponse(ingested.body())

@@ -71,7 +71,10 @@ class Dispatcher:
         rng: random.Random | None = None,
         concurrency: int = 512,
         on_outcome: Callable[[ClaimedDelivery, Verdict, AttemptResult], None] | None = None,
+        extra_targets: Callable[[], Mapping[EndpointKey, Target]] | None = None,
     ) -> None:
+        """``extra_targets``: destinations that are not store endpoints (the returns systems
+        of the routes files), read on every refresh so a reload is picked up."""
         self._store = store
         self._sender = sender
         self._settings = settings
@@ -79,6 +82,7 @@ class Dispatcher:
         self._policy = RetryPolicy(settings.retry_schedule, settings.jitter, rng)
         self._concurrency = concurrency
         self._on_outcome = on_outcome
+        self._extra_targets = extra_targets
         self._targets: dict[EndpointKey, Target] = {}
         self._disabled: set[EndpointKey] = set()
         self._in_flight: dict[EndpointKey, int] = {}
@@ -128,6 +132,8 @@ class Dispatcher:
     async def refresh_endpoints(self) -> None:
         records = await self._store.endpoints()
         self._targets = {(r.org, r.name): endpoint_target(r) for r in records}
+        if self._extra_targets is not None:
+            self._targets.update(self._extra_targets())
         self._disabled = {(r.org, r.name) for r in records if r.disabled}
         for key, target in self._targets.items():
             bucket = self._buckets.get(key)

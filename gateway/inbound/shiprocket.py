@@ -47,8 +47,12 @@ def parse(body: Any) -> ParseResult:
     awb = text(body.get("awb"))
     if awb is None:
         raise Unidentifiable("Shiprocket webhook has no readable awb")
-    newest = newest_scan(body.get("scans"))
-    status = classify(body, newest)
+    # The newest scan is needed only when the code or the time is missing: finding it means
+    # reading every scan's date, the dearest part of a Shiprocket body.
+    by_code = _by_code(body.get("shipment_status_id"), flag(body.get("is_return")))
+    needs_scans = by_code is None or text(body.get("current_timestamp")) is None
+    newest = newest_scan(body.get("scans")) if needs_scans else None
+    status = by_code or classify(body, newest)
     time_raw, status_time = _status_time(body, newest)
     order_id = text(body.get("order_id"))
     is_return = status.shipment_type is ShipmentType.RETURN

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
 from gateway.models import InboundEvent
 from gateway.routing import EndpointConfig
+from gateway.store.admin_types import (
+    AttemptStats,
+    EndpointBacklog,
+    EndpointWrite,
+    NotificationQuery,
+    NotificationRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,11 @@ class Store(Protocol):
         """Raise if the store cannot answer."""
         ...
 
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever any process sharing the store adds due work (a no-op for
+        a store only this process writes: its own nudges suffice)."""
+        ...
+
     async def ingest(self, jobs: Sequence[IngestJob]) -> list[IngestOutcome]:
         """Store every job in one transaction; one outcome per job, in order.
 
@@ -121,6 +133,63 @@ class Store(Protocol):
 
     async def recover(self, org: str, endpoint: str, since: float, until: float, now: float) -> int:
         """Requeue the endpoint's failed deliveries created in [since, until); return how many."""
+        ...
+
+    # --- returns (SPEC §9) ---------------------------------------------------------
+
+    async def save_return(self, record: ReturnRecord) -> tuple[ReturnRecord, bool]:
+        """Record a return unless its code (or, when ``leg_id`` is set, its leg) is known;
+        return (the stored record, whether it was new)."""
+        ...
+
+    async def get_return(self, org: str, return_order_code: str) -> ReturnRecord | None: ...
+
+    async def returns_for_legs(self, org: str, leg_ids: Sequence[int]) -> list[ReturnRecord]: ...
+
+    async def add_processing_update(
+        self,
+        org: str,
+        return_order_code: str,
+        returns_system: str,
+        qc_status: str,
+        body: bytes,
+        webhook_id: str,
+        now: float,
+    ) -> int:
+        """Store a QC result and its outbox row (one transaction); return the delivery id."""
+        ...
+
+    # --- admin (SPEC §11); the values are defined in gateway/store/admin_types.py ----
+
+    async def notifications(self, query: NotificationQuery) -> list[NotificationRecord]:
+        """Notifications matching ``query``, newest first (by acceptance order ``seq``),
+        only those with ``seq < query.before_seq`` when set (the cursor), at most ``query.limit``.
+        ``deliveries`` is left empty."""
+        ...
+
+    async def notification(self, event_id: str) -> NotificationRecord | None:
+        """One notification with its deliveries (by id) and each one's attempts (oldest first)."""
+        ...
+
+    async def backlog(self) -> list[EndpointBacklog]:
+        """Per (org, endpoint) with deliveries ``pending`` or ``parked``: how many, and the
+        oldest one's ``created_at``. Cheap: it runs on every ``/metrics`` scrape."""
+        ...
+
+    async def attempt_stats(self, since: float) -> list[AttemptStats]:
+        """Per (org, endpoint): attempts made at or after ``since`` and how many got a 2xx."""
+        ...
+
+    async def put_endpoint(self, org: str, config: EndpointConfig) -> EndpointWrite:
+        """Create or replace the API-owned endpoint ``config.name`` of ``org``: ``CREATED``,
+        ``REPLACED``, or ``FILE_OWNED`` (a live file-owned endpoint of that name; nothing changes).
+        Replacing keeps the disabled state; re-creating a deleted endpoint starts it enabled."""
+        ...
+
+    async def delete_endpoint(self, org: str, name: str, now: float) -> tuple[EndpointWrite, int]:
+        """Delete a live API-owned endpoint: ``(DELETED, n)`` where ``n`` of its pending or
+        parked deliveries were marked ``failed`` (replayable if it is created again);
+        ``(FILE_OWNED, 0)`` or ``(NOT_FOUND, 0)`` change nothing."""
         ...
 
     # --- aggregator proxy ----------------------------------------------------------
@@ -180,6 +249,8 @@ class ClaimedDelivery:
     attempt: int
     lease_token: str
     body: bytes
+    #: When the delivery was created (= the notification's acceptance): end-to-end latency.
+    created_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,3 +302,17 @@ class DeliveryView:
     next_attempt_at: float | None
     last_status: int | None
     last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnRecord:
+    org: str
+    return_order_code: str
+    forward_order_code: str | None
+    returns_system: str | None
+    awb: str | None
+    transporter: str | None
+    leg_id: int | None
+    event_id: str | None
+    qc_status: str | None
+    created_at: float

@@ -1,8 +1,10 @@
-"""``store.url`` → a store backend (not yet opened)."""
+"""``store.url`` → a store backend (not yet opened), and the clock that goes with it."""
 
 from __future__ import annotations
 
+from gateway.clock import Clock, SystemClock
 from gateway.store.base import Store
+from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SqliteStore
 
 
@@ -10,5 +12,13 @@ def store_from_url(url: str) -> Store:
     if url.startswith("sqlite:///"):
         return SqliteStore.from_url(url)
     if url.startswith(("postgresql://", "postgres://")):
-        raise NotImplementedError("the PostgreSQL store is not available yet; use sqlite:///")
+        return PostgresStore.from_url(url)
     raise ValueError(f"unsupported store url scheme: {url.split(':', 1)[0]!r}")
+
+
+def store_clock(store: Store) -> Clock:
+    """The database's clock for a shared store (processes on several machines must agree on
+    leases and schedules), the local one for the embedded store."""
+    if isinstance(store, PostgresStore):
+        return store.clock
+    return SystemClock()

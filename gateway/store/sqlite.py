@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from gateway.routing import EndpointConfig
-from gateway.store import migrations
+from gateway.store import migrations, sqlite_admin, sqlite_returns
+from gateway.store.admin_types import (
+    AttemptStats,
+    EndpointBacklog,
+    EndpointWrite,
+    NotificationQuery,
+    NotificationRecord,
+)
 from gateway.store.base import (
     ClaimedDelivery,
     Completion,
@@ -26,6 +33,7 @@ from gateway.store.base import (
     IngestJob,
     IngestOutcome,
     LegView,
+    ReturnRecord,
 )
 from gateway.store.dbthread import DbThread
 from gateway.store.sqlite_dispatch import (
@@ -48,6 +56,19 @@ def sqlite_path(url: str) -> Path:
     return Path(url[len("sqlite:///") :])
 
 
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; a trigger body's inner ``;`` does not end one."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buffer.splitlines()):
+        raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer.strip()[:60]!r}")
+    return statements
+
+
 def _apply_migrations(conn: sqlite3.Connection) -> list[int]:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
     conn.execute("BEGIN IMMEDIATE")
@@ -57,9 +78,8 @@ def _apply_migrations(conn: sqlite3.Connection) -> list[int]:
         for migration in migrations.load("sqlite"):
             if migration.version in done:
                 continue
-            for statement in migration.sql.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in _statements(migration.sql):
+                conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
                 (migration.version, time.time()),
@@ -102,6 +122,9 @@ class SqliteStore:
 
     async def ping(self) -> None:
         await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
+
+    async def listen(self, wake: Callable[[], None]) -> None:
+        """Nothing to do: only this process writes the file, and it wakes its own dispatcher."""
 
     async def ingest(self, jobs: Sequence[IngestJob]) -> list[IngestOutcome]:
         cache = self._endpoints
@@ -214,6 +237,26 @@ class SqliteStore:
     async def recover(self, org: str, endpoint: str, since: float, until: float, now: float) -> int:
         return await self._writer.run(lambda conn: recover_transaction(conn, org, endpoint, since, until, now))
 
+    # --- admin (gateway/store/sqlite_admin.py) ---------------------------------------
+
+    async def notifications(self, query: NotificationQuery) -> list[NotificationRecord]:
+        return await self._reader.run(lambda conn: sqlite_admin.search_notifications(conn, query))
+
+    async def notification(self, event_id: str) -> NotificationRecord | None:
+        return await self._reader.run(lambda conn: sqlite_admin.notification_detail(conn, event_id))
+
+    async def backlog(self) -> list[EndpointBacklog]:
+        return await self._reader.run(sqlite_admin.backlog)
+
+    async def attempt_stats(self, since: float) -> list[AttemptStats]:
+        return await self._reader.run(lambda conn: sqlite_admin.attempt_stats(conn, since))
+
+    async def put_endpoint(self, org: str, config: EndpointConfig) -> EndpointWrite:
+        return await self._writer.run(lambda conn: sqlite_admin.put_endpoint_transaction(conn, org, config))
+
+    async def delete_endpoint(self, org: str, name: str, now: float) -> tuple[EndpointWrite, int]:
+        return await self._writer.run(lambda conn: sqlite_admin.delete_endpoint_transaction(conn, org, name, now))
+
     async def label(self, org: str, kind: str, order_number: str, shipment_code: str) -> dict[str, Any] | None:
         row = await self._reader.run(
             lambda conn: conn.execute(
@@ -262,3 +305,28 @@ class SqliteStore:
             return dict(orjson.loads(stored[0])), cur.rowcount > 0
 
         return await self._writer.run(tx)
+
+    async def save_return(self, record: ReturnRecord) -> tuple[ReturnRecord, bool]:
+        return await self._writer.run(lambda conn: sqlite_returns.save_return(conn, record))
+
+    async def get_return(self, org: str, return_order_code: str) -> ReturnRecord | None:
+        return await self._reader.run(lambda conn: sqlite_returns.get_return(conn, org, return_order_code))
+
+    async def returns_for_legs(self, org: str, leg_ids: Sequence[int]) -> list[ReturnRecord]:
+        return await self._reader.run(lambda conn: sqlite_returns.returns_for_legs(conn, org, leg_ids))
+
+    async def add_processing_update(
+        self,
+        org: str,
+        return_order_code: str,
+        returns_system: str,
+        qc_status: str,
+        body: bytes,
+        webhook_id: str,
+        now: float,
+    ) -> int:
+        return await self._writer.run(
+            lambda conn: sqlite_returns.add_processing_update(
+                conn, org, return_order_code, returns_system, qc_status, body, webhook_id, now
+            )
+        )

@@ -50,7 +50,7 @@ def claim_transaction(
         rows = conn.execute(
             f"UPDATE deliveries SET lease_token = ?, lease_until = ?, attempt_count = attempt_count + 1, "
             f"updated_at = ? WHERE id IN ({marks}) "
-            f"RETURNING id, event_id, org, endpoint, kind, attempt_count, payload",
+            f"RETURNING id, event_id, org, endpoint, kind, attempt_count, payload, created_at",
             (token, now + lease, now, *ids),
         ).fetchall()
         event_ids = sorted({row[1] for row in rows if row[6] is None})
@@ -75,6 +75,7 @@ def claim_transaction(
             attempt=row[5],
             lease_token=token,
             body=row[6] if row[6] is not None else envelopes[row[1]],
+            created_at=row[7],
         )
         for row in rows
     ]

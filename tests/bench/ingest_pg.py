@@ -1,0 +1,252 @@
+"""Ingest bench on PostgreSQL: one gateway process, then three sharing one database, beside SQLite.
+
+    .venv/bin/python tests/bench/ingest_pg.py [--duration 10] [--connections 64] [--processes 3]
+
+Not part of the test run. Reuses ``ingest.py``'s process and load helpers. For each setup —
+``sqlite`` (one process, its own file), ``pg×1`` and ``pg×N`` (one fresh database each, on the
+local server 127.0.0.1:5432) — it starts the ``gateway serve`` processes, parks both
+endpoints through the admin API (so ingest is measured alone), warms up, then runs a closed
+loop of ``--connections`` connections split evenly over the processes (one wrk, or
+``loadgen.py``, per process, all at once). Every request is a 1 KB Shiprocket webhook with a
+unique AWB: a new leg, a notification and two outbox rows.
+
+Prints req/s (the sum over the processes), the worst per-process p50/p99, errors, how busy
+the machine was, and checks the stored notifications against the acknowledged requests.
+Target: ``pg×N`` ≥ 1.5 × ``pg×1`` req/s. Exit 0 = target met, 1 = missed, 2 = the bench failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import asyncpg  # noqa: E402
+import ingest  # noqa: E402  (a sibling script, not a package)
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+TARGET_SCALE = 1.5
+
+
+@dataclass
+class Result:
+    setup: str
+    processes: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    acked: int
+    busy_pct: float
+    stored: int
+    gateway_us: float
+    postgres_us: float
+
+
+def write_files(tmp: Path, store_url: str) -> tuple[Path, Path]:
+    config = tmp / "gateway.toml"
+    config.write_text(
+        f'[store]\nurl = "{store_url}"\n\n[admin]\ntoken = "{ingest.ADMIN_TOKEN}"\n\n'
+        '[log]\nformat = "json"\nlevel = "warning"\n'
+    )
+    routes = tmp / "routes"
+    routes.mkdir(exist_ok=True)
+    # IP literals: nothing here is ever resolved, and the endpoints are parked anyway.
+    endpoints = "".join(
+        f'\n[[endpoints]]\nname = "{name}"\nurl = "http://127.0.0.1:9/{name}"\ntypes = ["*"]\n'
+        for name in ingest.ENDPOINTS
+    )
+    (routes / f"{ingest.ORG}.toml").write_text(
+        f'org = "{ingest.ORG}"\n\n[sources.shiprocket]\ntokens = ["{ingest.SHIPROCKET_TOKEN}"]\n{endpoints}'
+    )
+    return config, routes
+
+
+def start_gateways(tmp: Path, store_url: str, count: int) -> list[ingest.Server]:
+    config, routes = write_files(tmp, store_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    gateway = str(Path(sys.executable).with_name("gateway"))
+    servers = []
+    for i in range(count):
+        port = ingest.free_port()
+        cmd = [gateway, "serve", "--config", str(config), "--routes", str(routes), "--port", str(port)]
+        server = ingest.Server(f"gateway-{i}", cmd, port, tmp / f"gateway-{i}.log", env, tmp)
+        server.start()
+        servers.append(server)
+    for server in servers:
+        server.wait_ready("/readyz", {200})
+    ingest.park_endpoints(servers[0].port)  # the store is shared: parked for every process
+    return servers
+
+
+def spread(
+    servers: list[ingest.Server], connections: int, duration: float, tag: str, wrk: bool
+) -> list[dict[str, object]]:
+    """One closed-loop generator per process, all at once. ``tag`` is one letter: with the
+    process index it makes the 2-character AWB prefix, unique per generator (no duplicates)."""
+    per = max(1, connections // len(servers))
+
+    def one(i: int, server: ingest.Server) -> dict[str, object]:
+        script = None
+        if wrk:
+            script = ingest.write_wrk_script(
+                Path(server.log).with_suffix(f".{tag}.lua"), ingest.GATEWAY_PATH, ingest.GATEWAY_HEADERS
+            )
+        load = ingest.Load(server.port, ingest.GATEWAY_PATH, ingest.GATEWAY_HEADERS, script)
+        return ingest.closed_loop(load, per, duration, f"{tag}{i}")
+
+    with ThreadPoolExecutor(len(servers)) as pool:
+        return list(pool.map(lambda pair: one(*pair), enumerate(servers)))
+
+
+def stored_notifications_pg(database: str) -> int:
+    async def count() -> int:
+        conn = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + database)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM notifications"))
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def pg_admin(sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def postgres_cpu_seconds() -> float:
+    """utime + stime of every PostgreSQL server process (its backends do the store's work)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
+            continue
+        rest = stat[stat.rindex(")") + 2 :].split()
+        total += int(rest[11]) + int(rest[12])
+    return total / ingest.CLK_TCK
+
+
+def bench_setup(
+    name: str, servers: list[ingest.Server], args: argparse.Namespace, letter: str, count: Callable[[], int]
+) -> Result:
+    spread(servers, args.connections, args.warmup, letter.lower(), args.wrk)
+    busy0, pg0 = ingest.machine_busy(), postgres_cpu_seconds()
+    gw0 = sum(ingest.tree_cpu_seconds(s.pid) for s in servers)
+    runs = spread(servers, args.connections, args.duration, letter, args.wrk)
+    busy1, pg1 = ingest.machine_busy(), postgres_cpu_seconds()
+    gw1 = sum(ingest.tree_cpu_seconds(s.pid) for s in servers)
+    requests = max(1, sum(int(r["requests"]) for r in runs))  # type: ignore[call-overload]
+    time.sleep(0.5)
+    warm_and_measured = count()
+    acked = sum(int(r["ok"]) for r in runs)  # type: ignore[call-overload]
+    return Result(
+        setup=name,
+        processes=len(servers),
+        rps=sum(float(r["rps"]) for r in runs),  # type: ignore[arg-type]
+        p50_ms=max(float(r["p50_ms"]) for r in runs),  # type: ignore[arg-type]
+        p99_ms=max(float(r["p99_ms"]) for r in runs),  # type: ignore[arg-type]
+        errors=sum(int(r["errors"]) + int(r["non2xx"]) for r in runs),  # type: ignore[call-overload]
+        acked=acked,
+        busy_pct=(busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]) * 100,
+        stored=warm_and_measured,
+        gateway_us=(gw1 - gw0) / requests * 1e6,
+        postgres_us=(pg1 - pg0) / requests * 1e6,
+    )
+
+
+def run(args: argparse.Namespace, tmp: Path) -> int:
+    results: list[Result] = []
+    sqlite_dir = tmp / "sqlite"
+    sqlite_dir.mkdir()
+    db = sqlite_dir / "gateway.db"
+    servers = start_gateways(sqlite_dir, f"sqlite:///{db}", 1)
+    results.append(bench_setup("sqlite", servers, args, "S", lambda: int(ingest.store_counts(db)["notifications"])))  # type: ignore[call-overload]
+    ingest.stop_all()
+    print("sqlite done", flush=True)
+
+    for count, letter in ((1, "P"), (args.processes, "Q")):
+        database = f"gw_bench_{uuid.uuid4().hex[:10]}"
+        pg_admin(f"CREATE DATABASE {database}")
+        try:
+            work = tmp / database
+            work.mkdir()
+            servers = start_gateways(work, f"postgresql://postgres@127.0.0.1:5432/{database}", count)
+            results.append(
+                bench_setup(f"pg×{count}", servers, args, letter, lambda d=database: stored_notifications_pg(d))  # type: ignore[misc]
+            )
+            ingest.stop_all()
+            print(f"pg×{count} done", flush=True)
+        finally:
+            ingest.stop_all()
+            pg_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    return report(results, args)
+
+
+def report(results: list[Result], args: argparse.Namespace) -> int:
+    print()
+    header = (
+        f"{'setup':<8} {'procs':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'box %':>6} "
+        f"{'gw µs/req':>9} {'pg µs/req':>9}  stored"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.setup:<8} {r.processes:>5} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>6d} "
+            f"{r.busy_pct:>6.0f} {r.gateway_us:>9.1f} {r.postgres_us:>9.1f}  {r.stored} (measured run acked {r.acked})"
+        )
+    by = {r.setup: r for r in results}
+    one, many = by["pg×1"], by[f"pg×{args.processes}"]
+    scale = many.rps / max(1e-9, one.rps)
+    print()
+    print(f"pg×{args.processes} / pg×1 req/s: {scale:.2f}; pg×1 / sqlite: {one.rps / max(1e-9, by['sqlite'].rps):.2f}")
+    ok = scale >= TARGET_SCALE and all(r.errors == 0 for r in results)
+    print(f"{'PASS' if ok else 'FAIL'}  {args.processes} processes on PostgreSQL ≥ {TARGET_SCALE}× one, no errors")
+    return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=3)
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    if not 1 <= args.duration <= 120 or not 1 <= args.processes <= 8 or not 1 <= args.connections <= 1024:
+        parser.error("duration 1..120 s, processes 1..8, connections 1..1024")
+    args.wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk") is not None)
+    try:
+        with ingest.cleanup(args.keep) as tmp:
+            return run(args, tmp)
+    except ingest.BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Fake aggregator APIs (Shiprocket, Shipway, ClickPost, Magic) for tests and local runs."""

@@ -1,0 +1,94 @@
+"""The loose-value readers every parser relies on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from gateway.values import IST, integer, text, timestamp
+
+UTC_TIME = datetime(2025, 3, 14, 3, 42, 40, tzinfo=UTC)  # = 09:12:40 in India
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "14 03 2025 09:12:40",  # Shiprocket, day first
+        "2025-03-14 09:12:40",  # naive: India time
+        "2025-03-14T09:12:40",
+        "2025-03-14T09:12:40+05:30",
+        "2025-03-14T03:42:40Z",
+        "2025-03-14T03:42:40.000Z",
+        "14/03/2025 09:12:40",
+        1741923760,
+        "1741923760",
+        1741923760000,
+    ],
+)
+def test_every_layout_reads_the_same_instant(raw: object) -> None:
+    assert timestamp(raw) == UTC_TIME
+
+
+def test_day_first_dash_layout_without_seconds() -> None:
+    assert timestamp("07-02-2025 16:40") == datetime(2025, 2, 7, 16, 40, tzinfo=IST)
+
+
+def test_clickpost_meridiem_layout_is_month_first() -> None:
+    assert timestamp("07/27/2017 5:01 p.m.") == datetime(2017, 7, 27, 17, 1, tzinfo=IST)
+
+
+def test_offsets_are_kept() -> None:
+    read = timestamp("2025-03-14T09:12:40-04:00")
+    assert read is not None and read.utcoffset() == timedelta(hours=-4)
+    assert read == datetime(2025, 3, 14, 9, 12, 40, tzinfo=timezone(timedelta(hours=-4)))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "NA",
+        "garbage",
+        "2025-02-30 10:00:00",
+        "31 13 2025 09:12:40",
+        "99-99-2025 10:00",
+        None,
+        True,
+        -5,
+        10**400,
+        float("nan"),
+        "x" * 100,
+        {"date": 1},
+    ],
+)
+def test_unreadable_times_are_none_never_an_error(raw: object) -> None:
+    assert timestamp(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (" AWB1 ", "AWB1"),
+        (59810022317645, "59810022317645"),
+        (1234.0, "1234"),
+        ("NA", None),
+        ("", None),
+        ("-1", None),
+        (-1, None),
+        (None, None),
+        (True, None),
+        (2.0**60, None),
+        ("null", None),
+        ("N/A", None),
+    ],
+)
+def test_text_reads_ids_exactly_and_sentinels_as_absent(raw: object, expected: str | None) -> None:
+    assert text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("18", 18), (18, 18), (18.0, 18), ("18.5", None), ("x", None), (True, None), (None, None)]
+)
+def test_integer(raw: object, expected: int | None) -> None:
+    assert integer(raw) == expected
