@@ -47,11 +47,19 @@ class BatchWriter(Generic[J, R]):
             await task
 
     async def submit(self, job: J) -> R:
+        return await self.enqueue(job)
+
+    def enqueue(self, job: J) -> asyncio.Future[R]:
+        """Queue ``job``; the future resolves after its batch is written (or fails)."""
         if self._task is None:
             raise RuntimeError("batch writer is not running")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((job, future))
-        return await future
+        return future
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far has been written."""
+        await self._queue.join()
 
     async def _run(self) -> None:
         queue = self._queue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -16,6 +17,7 @@ _END_TO_END_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3
 
 class Metrics:
     def __init__(self) -> None:
+        self._delivery_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.webhooks_total = Counter(
             "gateway_webhooks_total",
@@ -102,8 +104,17 @@ class Metrics:
             self.oldest_pending_age.labels(org, endpoint).set(max(now - oldest, 0.0) if oldest is not None else 0.0)
 
     def delivery(self, org: str, endpoint: str, outcome: str, seconds: float) -> None:
-        self.deliveries_total.labels(org, endpoint, outcome).inc()
-        self.delivery_seconds.labels(org, endpoint).observe(seconds)
+        # labels() builds and looks up a key each time; deliveries are the hot path.
+        key = (org, endpoint, outcome)
+        children = self._delivery_children.get(key)
+        if children is None:
+            children = (
+                self.deliveries_total.labels(org, endpoint, outcome),
+                self.delivery_seconds.labels(org, endpoint),
+            )
+            self._delivery_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def webhooks(self, org: str, source: str, accepted: int, duplicates: int) -> None:
         if accepted:

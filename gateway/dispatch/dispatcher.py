@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-
-import structlog
 
 from gateway.batcher import BatchWriter
 from gateway.clock import Clock
@@ -123,6 +123,7 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self._completions.stop()
+        await asyncio.sleep(0)  # let the last completions' callbacks give back their leases
         leases = list(self._leases.items())
         self._leases.clear()
         if leases:
@@ -189,7 +190,8 @@ class Dispatcher:
             bucket = self._buckets.get(key)
             if bucket is not None:
                 bucket.take()
-            task = asyncio.create_task(self._deliver(delivery))
+            # A fresh, empty context: nothing the claimer had bound leaks into delivery logs.
+            task = asyncio.create_task(self._deliver(delivery), context=contextvars.Context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(claimed)
@@ -202,7 +204,9 @@ class Dispatcher:
             claimed = await self.tick()
             if self._tasks:
                 await asyncio.wait(self._tasks)
+                await self._completions.drain()
                 continue
+            await self._completions.drain()
             if claimed == 0:
                 return
 
@@ -229,8 +233,6 @@ class Dispatcher:
 
     async def _deliver(self, delivery: ClaimedDelivery) -> None:
         key = (delivery.org, delivery.endpoint)
-        # This task has its own copy of the context: drop whatever the creator had bound.
-        structlog.contextvars.clear_contextvars()
         try:
             target = self._targets.get(key)
             started = self._clock.now()
@@ -253,16 +255,44 @@ class Dispatcher:
                 next_attempt_at=next_at,
                 disable_after=self._settings.disable_after,
             )
-            outcome = await self._completions.submit(completion)
-            self._log(delivery, verdict, result, outcome, next_at)
-            if outcome.applied and self._on_outcome is not None:
-                self._on_outcome(delivery, verdict, result)
-            if outcome.disabled_endpoint is not None:
-                self._disabled.add(key)
+            # The HTTP part is over, so the slot is free now; the lease stays ours (and the
+            # shipment's next delivery stays blocked) until the completion is committed.
+            self._completions.enqueue(completion).add_done_callback(
+                functools.partial(self._completed, delivery, verdict, result, next_at)
+            )
         finally:
             self._in_flight[key] -= 1
-            self._leases.pop(delivery.id, None)
             self._wake.set()
+
+    def _completed(
+        self,
+        delivery: ClaimedDelivery,
+        verdict: Verdict,
+        result: AttemptResult,
+        next_at: float | None,
+        future: asyncio.Future[CompletionOutcome],
+    ) -> None:
+        self._leases.pop(delivery.id, None)
+        self._wake.set()
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            # Not recorded: the lease runs out and the delivery is tried again (at least once).
+            log.error(
+                "delivery.record_failed",
+                org=delivery.org,
+                endpoint=delivery.endpoint,
+                event_id=delivery.event_id,
+                error=repr(error),
+            )
+            return
+        outcome = future.result()
+        self._log(delivery, verdict, result, outcome, next_at)
+        if outcome.applied and self._on_outcome is not None:
+            self._on_outcome(delivery, verdict, result)
+        if outcome.disabled_endpoint is not None:
+            self._disabled.add((delivery.org, delivery.endpoint))
 
     async def _complete_batch(self, completions: Sequence[Completion]) -> list[CompletionOutcome]:
         return await self._store.complete(completions, self._clock.now())

@@ -75,6 +75,7 @@ class Sender:
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
         self._session_resolver: AbstractResolver | None = None
+        self._checked_urls: set[str] = set()
 
     def _get_session(self) -> aiohttp.ClientSession:
         # Built on first use: aiohttp binds the running loop at construction.
@@ -118,8 +119,12 @@ class Sender:
         progress = _Progress()
         error: str | None = None
         try:
-            # Literal hosts never reach the resolver, so they are vetted here.
-            check_url(url, allow_private=self._allow_private)
+            # Literal hosts never reach the resolver, so they are vetted here. The verdict on
+            # a URL string never changes, so each URL is checked once.
+            if url not in self._checked_urls:
+                check_url(url, allow_private=self._allow_private)
+                if len(self._checked_urls) < 10_000:
+                    self._checked_urls.add(url)
             async with asyncio.timeout(timeout):
                 await self._exchange(url, body, headers, progress)
         except Exception as exc:  # CancelledError is a BaseException and propagates

@@ -115,7 +115,20 @@ def _record_failure(conn: sqlite3.Connection, c: Completion, now: float) -> str 
     return None
 
 
-def _apply(conn: sqlite3.Connection, c: Completion, now: float) -> CompletionOutcome:
+#: Successes per endpoint seen in this batch, not yet written (the latest time wins).
+_Successes = dict[tuple[str, str], float]
+
+
+def _flush_successes(conn: sqlite3.Connection, successes: _Successes, key: tuple[str, str] | None = None) -> None:
+    keys = list(successes) if key is None else [key] if key in successes else []
+    for org, endpoint in keys:
+        conn.execute(
+            "UPDATE endpoints SET last_success_at = ?, failing_since = NULL WHERE org = ? AND name = ?",
+            (successes.pop((org, endpoint)), org, endpoint),
+        )
+
+
+def _apply(conn: sqlite3.Connection, c: Completion, now: float, successes: _Successes) -> CompletionOutcome:
     a = c.attempt
     fence = (c.delivery_id, c.lease_token)
     if c.verdict is Verdict.DELIVERED:
@@ -141,12 +154,13 @@ def _apply(conn: sqlite3.Connection, c: Completion, now: float) -> CompletionOut
         "VALUES (?, ?, ?, ?, ?, ?)",
         (c.delivery_id, a.at, a.status_code, a.duration_ms, a.error, a.response_excerpt),
     )
+    key = (c.org, c.endpoint)
     if c.verdict is Verdict.DELIVERED:
-        conn.execute(
-            "UPDATE endpoints SET last_success_at = ?, failing_since = NULL WHERE org = ? AND name = ?",
-            (a.at, c.org, c.endpoint),
-        )
+        # One endpoint row update per batch, not per delivery: it is the same row each time.
+        successes[key] = max(a.at, successes.get(key, a.at))
         return CompletionOutcome(applied=True)
+    # A failure after a success in the same batch must see that success first.
+    _flush_successes(conn, successes, key)
     if c.verdict is Verdict.GONE:
         disabled = _disable(conn, c.org, c.endpoint, "the endpoint answered 410 Gone", now)
         return CompletionOutcome(applied=True, disabled_endpoint=c.endpoint if disabled else None)
@@ -158,7 +172,9 @@ def complete_transaction(
 ) -> list[CompletionOutcome]:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        outcomes = [_apply(conn, c, now) for c in completions]
+        successes: _Successes = {}
+        outcomes = [_apply(conn, c, now, successes) for c in completions]
+        _flush_successes(conn, successes)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
