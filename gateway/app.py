@@ -7,7 +7,8 @@ production passes nothing and gets the real ones. Resources open in the lifespan
 from __future__ import annotations
 
 import contextlib
-import uuid
+import random
+import time
 from collections.abc import AsyncIterator
 from typing import Literal
 
@@ -62,7 +63,7 @@ class RequestContext:
             if name == b"x-request-id" and 0 < len(value) <= 64 and value.isascii() and value.isalnum():
                 request_id = value.decode()
         if not request_id:
-            request_id = uuid.uuid4().hex
+            request_id = f"{time.time_ns():016x}{random.getrandbits(64):016x}"
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         header = (b"x-request-id", request_id.encode())

@@ -9,6 +9,7 @@ Per-shipment order is the claim's job (see the store). Tests call ``run_until_id
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import functools
@@ -42,6 +43,10 @@ EndpointKey = tuple[str, str]
 ENDPOINT_REFRESH_SECONDS = 2.0
 #: Polling fallback when nothing wakes the dispatcher.
 POLL_SECONDS = 1.0
+#: Claim this share of an endpoint's ``max_in_flight`` beyond it: a claim is a transaction
+#: with a commit, and a few leased deliveries queued keep the endpoint's slots busy while
+#: the next claim is under way. A crash delays at most these until their leases expire.
+PREFETCH = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,8 @@ class Dispatcher:
         self._targets: dict[EndpointKey, Target] = {}
         self._disabled: set[EndpointKey] = set()
         self._in_flight: dict[EndpointKey, int] = {}
+        #: Claimed (and leased) but not yet started: the next sends need no claim round trip.
+        self._queued: dict[EndpointKey, collections.deque[ClaimedDelivery]] = {}
         self._leases: dict[int, str] = {}
         self._buckets: dict[EndpointKey, TokenBucket] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -158,15 +165,19 @@ class Dispatcher:
                     await self._wake.wait()
 
     def _free_slots(self) -> dict[EndpointKey, int]:
-        budget = self._concurrency - len(self._tasks)
+        """How many deliveries to claim per endpoint: its free slots plus a ``PREFETCH``
+        share queued ahead (rate-limited endpoints: no more than the bucket allows)."""
+        queued = sum(len(q) for q in self._queued.values())
+        budget = int(self._concurrency * (1 + PREFETCH)) - len(self._tasks) - queued
         free: dict[EndpointKey, int] = {}
         if budget <= 0:
             return free
         for key, target in self._targets.items():
             if key in self._disabled:
                 continue
-            slots = min(target.max_in_flight - self._in_flight.get(key, 0), budget)
             bucket = self._buckets.get(key)
+            ahead = target.max_in_flight + (int(target.max_in_flight * PREFETCH) if bucket is None else 0)
+            slots = min(ahead - self._in_flight.get(key, 0) - len(self._queued.get(key, ())), budget)
             if bucket is not None:
                 slots = min(slots, bucket.available())
             if slots > 0:
@@ -184,17 +195,27 @@ class Dispatcher:
             return 0
         claimed = await self._store.claim(self._clock.now(), free, self._settings.lease)
         for delivery in claimed:
-            key = (delivery.org, delivery.endpoint)
-            self._in_flight[key] = self._in_flight.get(key, 0) + 1
             self._leases[delivery.id] = delivery.lease_token
-            bucket = self._buckets.get(key)
+            self._queued.setdefault((delivery.org, delivery.endpoint), collections.deque()).append(delivery)
+        for key in {(d.org, d.endpoint) for d in claimed}:
+            self._pump(key)
+        return len(claimed)
+
+    def _pump(self, key: EndpointKey) -> None:
+        """Start queued deliveries of ``key`` while it has free slots (and tokens)."""
+        queue = self._queued.get(key)
+        target = self._targets.get(key)
+        limit = target.max_in_flight if target is not None else 1
+        bucket = self._buckets.get(key)
+        while queue and self._in_flight.get(key, 0) < limit and not self._stopping:
+            delivery = queue.popleft()
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
             if bucket is not None:
                 bucket.take()
             # A fresh, empty context: nothing the claimer had bound leaks into delivery logs.
             task = asyncio.create_task(self._deliver(delivery), context=contextvars.Context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return len(claimed)
 
     async def run_until_idle(self) -> None:
         """Claim and send until nothing is due at the clock's current time (for tests)."""
@@ -262,6 +283,7 @@ class Dispatcher:
             )
         finally:
             self._in_flight[key] -= 1
+            self._pump(key)
             self._wake.set()
 
     def _completed(
