@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gateway.api.common import field_errors
 from gateway.api.proxy_models import ReturnAwbRequest
 from gateway.api.returns_models import Address, CreateReturnOrder
 from gateway.errors import Unprocessable
@@ -90,9 +91,8 @@ def return_awb_request(body: CreateReturnOrder, now: float) -> ReturnAwbRequest:
     try:
         return ReturnAwbRequest.model_validate(candidate)
     except ValidationError as exc:
-        errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
         raise Unprocessable(
-            "no awbNumber was given and the return lacks what generating one needs", errors=errors
+            "no awbNumber was given and the return lacks what generating one needs", errors=field_errors(exc)
         ) from None
 
 

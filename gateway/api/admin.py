@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.api.common import JSONResponse, bearer_token, parse_json, read_body
+from gateway.api.common import JSONResponse, bearer_token, parse_json, read_body, validate_body
 from gateway.api.shipments import iso
-from gateway.errors import BadRequest, Conflict, NotFound, Unauthorized, Unprocessable
+from gateway.errors import BadRequest, Conflict, NotFound, Unauthorized
 from gateway.logging import get_logger
 from gateway.secrets import matches_any
 from gateway.state import AppState, state_of
@@ -108,11 +108,7 @@ async def recover_endpoint(request: Request) -> Response:
     org, name = request.path_params["org"], request.path_params["name"]
     await _endpoint_exists(state, org, name)
     body = parse_json(await read_body(request, ADMIN_BODY_LIMIT))
-    try:
-        window = RecoverWindow.model_validate(body)
-    except ValidationError as exc:
-        errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
-        raise Unprocessable("invalid recover window", errors=errors) from None
+    window = validate_body(RecoverWindow, body, "invalid recover window")
     since = window.since.timestamp()
     until = window.until.timestamp() if window.until is not None else state.clock.now() + 1
     count = await state.store.recover(org, name, since, until, state.clock.now())

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.api.admin import ADMIN_BODY_LIMIT, page_params, require_admin
-from gateway.api.common import JSONResponse, parse_json, read_body
+from gateway.api.common import JSONResponse, field_errors, parse_json, read_body
 from gateway.errors import Conflict, NotFound, Unprocessable
 from gateway.logging import get_logger
 from gateway.reload import refresh_scrubber, reload_routes
@@ -105,9 +105,7 @@ async def _parse_endpoint(request: Request, name: str) -> EndpointConfig:
     try:
         return EndpointConfig.model_validate({**body, "name": name})
     except ValidationError as exc:
-        # loc and msg only: an input value may be a secret.
-        errors = [{"field": ".".join(map(str, e["loc"])) or "(body)", "message": e["msg"]} for e in exc.errors()]
-        raise Unprocessable("invalid endpoint", errors=errors) from None
+        raise Unprocessable("invalid endpoint", errors=field_errors(exc)) from None
 
 
 async def put_endpoint(request: Request) -> Response:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import BadRequest, PayloadTooLarge, ProblemError, Unauthorized, problem_body
+from gateway.errors import BadRequest, PayloadTooLarge, ProblemError, Unauthorized, Unprocessable, problem_body
 from gateway.routing import ApiKey, OrgRoutes
 
 PROBLEM_JSON = "application/problem+json"
@@ -108,3 +109,22 @@ def require_api_key(request: Request, routes: OrgRoutes) -> ApiKey:
     if key is None:
         raise Unauthorized("missing or invalid API key (Authorization: Bearer <key>)")
     return key
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """``errors`` of a 422: field path and message only, never the input value (it may be
+    a secret or personal data)."""
+    return [{"field": ".".join(map(str, e["loc"])) or "(body)", "message": e["msg"]} for e in exc.errors()]
+
+
+def validate_body(model: type[M], body: Any, detail: str = "the body does not match the expected shape") -> M:
+    """``body`` as ``model``, or a 422 naming every field that is wrong."""
+    if not isinstance(body, dict):
+        raise Unprocessable("the body must be a JSON object")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise Unprocessable(detail, errors=field_errors(exc)) from None

@@ -6,35 +6,21 @@ Order of checks: unknown org (404), body size (413), API key (401), JSON (400), 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
-from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.api.common import JSONResponse, parse_json, read_body, require_api_key
+from gateway.api.common import JSONResponse, M, parse_json, read_body, require_api_key, validate_body
 from gateway.api.proxy_models import CourierRequest, LabelRequest, ReturnAwbRequest
-from gateway.errors import NotFound, Unprocessable
+from gateway.errors import NotFound
 from gateway.proxy import service
 from gateway.routing import OrgRoutes
 from gateway.state import AppState, state_of
 
-M = TypeVar("M", bound=BaseModel)
-
 REPLAYED = "idempotent-replayed"
-
-
-def _validate(model: type[M], body: Any) -> M:
-    if not isinstance(body, dict):
-        raise Unprocessable("the body must be a JSON object")
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        # loc and msg only: an input value may be personal data.
-        errors = [{"field": ".".join(map(str, e["loc"])) or "(body)", "message": e["msg"]} for e in exc.errors()]
-        raise Unprocessable("the body does not match the expected shape", errors=errors) from None
 
 
 def _authorized(request: Request) -> tuple[AppState, str, OrgRoutes]:
@@ -51,7 +37,7 @@ async def _body(request: Request, model: type[M]) -> tuple[AppState, str, M]:
     state, org, routes = _authorized(request)
     raw = await read_body(request, state.settings.inbound.max_body_bytes)
     require_api_key(request, routes)
-    return state, org, _validate(model, parse_json(raw))
+    return state, org, validate_body(model, parse_json(raw))
 
 
 def _answer(result: dict[str, Any], replayed: bool) -> Response:

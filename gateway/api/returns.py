@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.api.common import JSONResponse, parse_json, read_body, require_api_key
+from gateway.api.common import JSONResponse, parse_json, read_body, require_api_key, validate_body
 from gateway.api.returns_models import CreateReturnOrder, ProcessingUpdate
 from gateway.errors import NotFound, Unprocessable
 from gateway.returns import accept_processing_update, create_return, qc_summary, return_json
 from gateway.state import state_of
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def validate(model: type[M], body: object) -> M:
-    if not isinstance(body, dict):
-        raise Unprocessable("the body must be a JSON object")
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        errors = [{"field": ".".join(map(str, e["loc"])) or "(body)", "message": e["msg"]} for e in exc.errors()]
-        raise Unprocessable("the body does not match the expected shape", errors=errors) from None
 
 
 async def post_return(request: Request) -> Response:
@@ -34,7 +19,7 @@ async def post_return(request: Request) -> Response:
     if routes is None:
         raise NotFound(f"unknown org {org!r}")
     key = require_api_key(request, routes)
-    body = validate(CreateReturnOrder, parse_json(await read_body(request, state.settings.inbound.max_body_bytes)))
+    body = validate_body(CreateReturnOrder, parse_json(await read_body(request, state.settings.inbound.max_body_bytes)))
     system = key.returns_system or body.returnsSystem
     record, new = await create_return(state, org, body, system, state.return_awb_generator)
     return JSONResponse(return_json(record), status_code=201 if new else 200)
@@ -51,7 +36,7 @@ async def post_processing_update(request: Request) -> Response:
     record = await state.store.get_return(org, code)
     if record is None:
         raise NotFound(f"no return {code!r} in org {org!r}")
-    update = validate(ProcessingUpdate, body)
+    update = validate_body(ProcessingUpdate, body)
     if update.returnOrderCode is not None and update.returnOrderCode != code:
         raise Unprocessable(
             "returnOrderCode in the body differs from the one in the path",
