@@ -8,8 +8,9 @@ Running a whole transaction as one function on the connection's thread costs one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -60,3 +61,17 @@ class DbThread:
         if conn is not None:
             await self._submit(conn.close)
         self._executor.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction, taken at once: a deferred one that turns into a write gets
+    SQLITE_BUSY without waiting for busy_timeout. Committed on success, else rolled back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -35,7 +35,7 @@ from gateway.store.base import (
     LegView,
     ReturnRecord,
 )
-from gateway.store.dbthread import DbThread
+from gateway.store.dbthread import DbThread, immediate
 from gateway.store.sqlite_dispatch import (
     claim_transaction,
     complete_transaction,
@@ -71,8 +71,7 @@ def _statements(script: str) -> list[str]:
 
 def _apply_migrations(conn: sqlite3.Connection) -> list[int]:
     conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
         applied = []
         for migration in migrations.load("sqlite"):
@@ -85,10 +84,6 @@ def _apply_migrations(conn: sqlite3.Connection) -> list[int]:
                 (migration.version, time.time()),
             )
             applied.append(migration.version)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return applied
 
 
@@ -132,8 +127,7 @@ class SqliteStore:
 
     async def sync_file_endpoints(self, org: str, endpoints: Sequence[EndpointConfig]) -> None:
         def tx(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(conn):
                 existing = {
                     name: (owner, config, deleted)
                     for name, owner, config, deleted in conn.execute(
@@ -159,10 +153,6 @@ class SqliteStore:
                             "UPDATE endpoints SET deleted = 1, version = version + 1 WHERE org = ? AND name = ?",
                             (org, name),
                         )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
         await self._writer.run(tx)
 
@@ -286,8 +276,7 @@ class SqliteStore:
         now: float,
     ) -> tuple[dict[str, Any], bool]:
         def tx(conn: sqlite3.Connection) -> tuple[dict[str, Any], bool]:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(conn):
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO labels (org, kind, order_number, shipment_code, order_id, result, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -297,11 +286,6 @@ class SqliteStore:
                     "SELECT result FROM labels WHERE org = ? AND kind = ? AND order_number = ? AND shipment_code = ?",
                     (org, kind, order_number, shipment_code),
                 ).fetchone()
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             return dict(orjson.loads(stored[0])), cur.rowcount > 0
 
         return await self._writer.run(tx)

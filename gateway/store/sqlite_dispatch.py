@@ -19,6 +19,7 @@ from gateway.store.base import (
     EndpointRecord,
     Verdict,
 )
+from gateway.store.dbthread import immediate
 
 _CANDIDATES = """
 SELECT d.id FROM deliveries d
@@ -208,8 +209,7 @@ def _complete_delivered(
 def complete_transaction(
     conn: sqlite3.Connection, completions: Sequence[Completion], now: float
 ) -> list[CompletionOutcome]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         successes: _Successes = {}
         delivered = [c for c in completions if c.verdict is Verdict.DELIVERED]
         outcomes = _complete_delivered(conn, delivered, now, successes) if delivered else {}
@@ -217,11 +217,6 @@ def complete_transaction(
             if c.verdict is not Verdict.DELIVERED:
                 outcomes[c.delivery_id] = _apply(conn, c, now, successes)
         _flush_successes(conn, successes)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return [outcomes[c.delivery_id] for c in completions]
 
 
@@ -238,8 +233,7 @@ def release_transaction(conn: sqlite3.Connection, leases: Sequence[tuple[int, st
 def set_disabled_transaction(
     conn: sqlite3.Connection, org: str, endpoint: str, disabled: bool, reason: str | None, now: float
 ) -> bool:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         exists = conn.execute(
             "SELECT 1 FROM endpoints WHERE org = ? AND name = ? AND deleted = 0", (org, endpoint)
         ).fetchone()
@@ -258,11 +252,6 @@ def set_disabled_transaction(
                     "WHERE org = ? AND endpoint = ? AND state = 'parked'",
                     (now, now, org, endpoint),
                 )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return exists is not None
 
 
@@ -311,8 +300,7 @@ def list_deliveries(
 
 
 def retry_transaction(conn: sqlite3.Connection, delivery_id: int, now: float) -> DeliveryView | None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         row = conn.execute(
             f"UPDATE deliveries SET state = CASE WHEN EXISTS (SELECT 1 FROM endpoints e WHERE e.org = deliveries.org "
             f"AND e.name = deliveries.endpoint AND e.disabled = 1) THEN 'parked' ELSE 'pending' END, "
@@ -320,19 +308,13 @@ def retry_transaction(conn: sqlite3.Connection, delivery_id: int, now: float) ->
             f"RETURNING {_DELIVERY_COLUMNS}",
             (now, now, delivery_id),
         ).fetchone()
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return None if row is None else _view(row)
 
 
 def recover_transaction(
     conn: sqlite3.Connection, org: str, endpoint: str, since: float, until: float, now: float
 ) -> int:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         disabled = conn.execute("SELECT disabled FROM endpoints WHERE org = ? AND name = ?", (org, endpoint)).fetchone()
         state = "parked" if disabled and disabled[0] else "pending"
         cur = conn.execute(
@@ -340,9 +322,4 @@ def recover_transaction(
             "WHERE org = ? AND endpoint = ? AND state = 'failed' AND created_at >= ? AND created_at < ?",
             (state, now, now, org, endpoint, since, until),
         )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return cur.rowcount

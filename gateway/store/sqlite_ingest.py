@@ -18,6 +18,7 @@ from gateway.envelope import LegIdentity, build_envelope
 from gateway.models import InboundEvent, NotificationType
 from gateway.routing import EndpointConfig
 from gateway.store.base import IngestedEvent, IngestJob, IngestOutcome
+from gateway.store.dbthread import immediate
 
 _ABSENT = "\x00"
 
@@ -235,14 +236,8 @@ def _ingest_jobs(conn: sqlite3.Connection, jobs: Sequence[IngestJob], cache: End
 
 
 def _one_transaction(conn: sqlite3.Connection, jobs: Sequence[IngestJob], cache: EndpointCache) -> list[IngestOutcome]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         outcomes = _ingest_jobs(conn, jobs, cache)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return outcomes
 
 

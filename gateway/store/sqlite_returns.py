@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from gateway.store.base import ReturnRecord
+from gateway.store.dbthread import immediate
 
 RETURNS_SYSTEM_PREFIX = "returns:"
 
@@ -20,8 +21,7 @@ def _record(row: Sequence[object]) -> ReturnRecord:
 
 
 def save_return(conn: sqlite3.Connection, r: ReturnRecord) -> tuple[ReturnRecord, bool]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         existing = conn.execute(
             f"SELECT {_COLUMNS} FROM returns WHERE org = ? AND return_order_code = ?", (r.org, r.return_order_code)
         ).fetchone()
@@ -50,11 +50,6 @@ def save_return(conn: sqlite3.Connection, r: ReturnRecord) -> tuple[ReturnRecord
                 "UPDATE returns SET leg_id = ? WHERE org = ? AND return_order_code = ?",
                 (r.leg_id, r.org, existing[1]),
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return (r, True) if existing is None else (_record(existing), False)
 
 
@@ -83,8 +78,7 @@ def add_processing_update(
     webhook_id: str,
     now: float,
 ) -> int:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         update_id = conn.execute(
             "INSERT INTO processing_updates (org, return_order_code, webhook_id, body, received_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -98,9 +92,4 @@ def add_processing_update(
             "VALUES (?, ?, ?, ?, ?, 1, 'returns_system', 'pending', ?, ?, ?, ?)",
             (update_id, webhook_id, org, RETURNS_SYSTEM_PREFIX + system, f"return:{code}", now, now, now, body),
         ).lastrowid
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return int(delivery_id or 0)
