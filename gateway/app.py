@@ -34,6 +34,7 @@ from gateway.logging import get_logger, scrubber
 from gateway.metrics import Metrics
 from gateway.proxy import ProxyService
 from gateway.reload import refresh_scrubber
+from gateway.retention import Pruner
 from gateway.returns import returns_system_targets
 from gateway.returns_awb import generate_for_return
 from gateway.routing import RouteTable
@@ -145,6 +146,7 @@ def create_app(
     scrubber.update(routes.secrets())
     proxy = state.proxy = ProxyService(settings.proxy, clock.now, proxy_http, metrics)
     state.return_awb_generator = generate_for_return
+    pruner = Pruner(store, clock, settings.store.retention)
     start_dispatcher = role != "api" if run_dispatcher is None else run_dispatcher
     state.dispatcher_expected = start_dispatcher
 
@@ -165,6 +167,9 @@ def create_app(
             # Another process's ingest (shared store) wakes this dispatcher too.
             await state.store.listen(state.notify_new_work)
             state.dispatcher.start()
+            # Pruning runs where deliveries run: with several processes, in each of them
+            # (its deletes are idempotent), but never in an api-only process.
+            pruner.start()
         log.info(
             "gateway.started", orgs=sorted(state.routes.orgs), store=settings.store.url.split(":", 1)[0], role=role
         )
@@ -173,6 +178,7 @@ def create_app(
         finally:
             # Order matters: stop taking webhooks' writes only after the server stopped
             # accepting them; stop sending before closing the store the sends report to.
+            await pruner.stop()
             await state.dispatcher.stop(grace=settings.delivery.timeout)
             await proxy.close()  # in-flight labels are stored and announced first
             await state.ingestor.stop()

@@ -135,6 +135,13 @@ class Store(Protocol):
         """Requeue the endpoint's failed deliveries created in [since, until); return how many."""
         ...
 
+    async def prune(self, before: float, limit: int) -> int:
+        """Delete up to ``limit`` notifications received before ``before`` whose deliveries
+        are all delivered (with those deliveries and their attempts), and delivered QC
+        updates older than ``before``; return how many rows went. What is pending, failed
+        or parked stays, however old: the dead letter must remain replayable."""
+        ...
+
     # --- returns (SPEC §9) ---------------------------------------------------------
 
     async def save_return(self, record: ReturnRecord) -> tuple[ReturnRecord, bool]:

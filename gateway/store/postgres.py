@@ -20,7 +20,14 @@ import orjson
 
 from gateway.logging import get_logger
 from gateway.routing import EndpointConfig
-from gateway.store import migrations, postgres_admin, postgres_dispatch, postgres_labels, postgres_returns
+from gateway.store import (
+    migrations,
+    postgres_admin,
+    postgres_dispatch,
+    postgres_labels,
+    postgres_retention,
+    postgres_returns,
+)
 from gateway.store.admin_types import (
     AttemptStats,
     EndpointBacklog,
@@ -273,6 +280,9 @@ class PostgresStore:
 
     async def recover(self, org: str, endpoint: str, since: float, until: float, now: float) -> int:
         return await self._tx(lambda conn: postgres_dispatch.recover(conn, org, endpoint, since, until, now))
+
+    async def prune(self, before: float, limit: int) -> int:
+        return await self._tx(lambda conn: postgres_retention.prune(conn, before, limit))
 
     # --- admin (postgres_admin) -------------------------------------------------------
 

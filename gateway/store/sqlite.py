@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from gateway.routing import EndpointConfig
-from gateway.store import migrations, sqlite_admin, sqlite_returns
+from gateway.store import migrations, sqlite_admin, sqlite_retention, sqlite_returns
 from gateway.store.admin_types import (
     AttemptStats,
     EndpointBacklog,
@@ -314,3 +314,6 @@ class SqliteStore:
                 conn, org, return_order_code, returns_system, qc_status, body, webhook_id, now
             )
         )
+
+    async def prune(self, before: float, limit: int) -> int:
+        return await self._writer.run(lambda conn: sqlite_retention.prune(conn, before, limit))

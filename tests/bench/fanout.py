@@ -1,6 +1,6 @@
 """Fan-out bench: the gateway's delivery rate, CPU and end-to-end latency against a raw aiohttp loop.
 
-    .venv/bin/python tests/bench/fanout.py [--phases a,b,c,d] [--backlog 1000000] [--duration 10]
+    .venv/bin/python tests/bench/fanout.py [--phases a,b,c,d,e] [--backlog 1000000] [--duration 10]
 
 Not part of the test run; 127.0.0.1 only; every phase bounded in time. One sink process (raw
 ASGI on uvicorn: ``fanout_sink.py``) serves every phase:
@@ -12,7 +12,9 @@ ASGI on uvicorn: ``fanout_sink.py``) serves every phase:
 (c) the same drain measured over the first ``--window`` deliveries of a ``--backlog``-delivery
     table, against the same window with only those rows in the table;
 (d) end-to-end latency: open-loop Shiprocket webhooks at ``--rate``/s, fan-out 2, each
-    delivery's sink receive time joined with the webhook's acknowledgement by event id.
+    delivery's sink receive time joined with the webhook's acknowledgement by event id;
+(e) isolation: the same latency at ``--iso-rate``/s to one healthy endpoint, alone and beside an
+    endpoint that never answers and one that drips its body (``fanout_isolation.py``).
 
 Backlogs are built in-process through the store's ``ingest`` (``fanout_backlog.py``). Prints
 deliveries/s, CPU µs per delivery, latency percentiles and PASS/FAIL against the issue's
@@ -31,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import fanout_backlog
+import fanout_isolation
 import fanout_report as report
 import ingest as bench  # sibling bench: process, CPU and clean-up helpers
 from fanout_procs import (
@@ -172,6 +175,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     sink = start_sink(tmp)
     drains: dict[str, report.Drain] = {}
     latency: report.Latency | None = None
+    isolation: list[fanout_isolation.IsoRun] = []
     k = args.notifications
     if phases & {"a", "b"}:
         b1, db1 = phase_drain(tmp, sink, "b1", "(b) gateway backlog → 1 endpoint", 1, k, k, args)
@@ -194,11 +198,31 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         discard(tmp, args, "c-big")
     if "d" in phases:
         latency = phase_latency(tmp, sink, args)
+    if "e" in phases:
+        isolation = fanout_isolation.phase_isolation(tmp, sink, args)
     sink.stop()
+    ok = print_report(args, drains, latency, isolation)
+    if args.json:
+        payload = {
+            "drains": [d.__dict__ for d in drains.values()],
+            "latency": latency.__dict__ if latency else None,
+            "isolation": [r.__dict__ for r in isolation],
+        }
+        args.json.write_text(json.dumps(payload, indent=2, default=str))
+    return 0 if ok else 1
 
-    print()
-    for line in report.drain_table(list(drains.values())):
-        print(line)
+
+def print_report(
+    args: argparse.Namespace,
+    drains: dict[str, report.Drain],
+    latency: report.Latency | None,
+    isolation: list[fanout_isolation.IsoRun],
+) -> bool:
+    """The tables, then PASS/FAIL per target; True when every target is met."""
+    if drains:
+        print()
+        for line in report.drain_table(list(drains.values())):
+            print(line)
     if "raw" in drains:
         for key in ("b1", "b4"):
             if key in drains:
@@ -210,20 +234,24 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         print()
         for line in report.latency_lines(latency, args.rate, LATENCY_FANOUT):
             print(line)
+    if isolation:
+        print()
+        for line in fanout_isolation.isolation_lines(isolation, args):
+            print(line)
     print()
     ok = True
-    for text, passed in report.verdicts(drains, latency, args.rate, LATENCY_FANOUT):
+    results = report.verdicts(drains, latency, args.rate, LATENCY_FANOUT)
+    if isolation:
+        results += fanout_isolation.isolation_verdicts(isolation, args)
+    for text, passed in results:
         ok &= passed
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
-    if args.json:
-        payload = {"drains": [d.__dict__ for d in drains.values()], "latency": latency.__dict__ if latency else None}
-        args.json.write_text(json.dumps(payload, indent=2, default=str))
-    return 0 if ok else 1
+    return ok
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--phases", default="a,b,c,d", help="any of a,b,c,d (default all)")
+    p.add_argument("--phases", default="a,b,c,d,e", help="any of a,b,c,d,e (default all)")
     p.add_argument("--requests", type=int, default=20_000, help="(a) timed POSTs (default 20000)")
     p.add_argument("--warmup", type=int, default=1000, help="(a) untimed warm-up POSTs (default 1000)")
     p.add_argument("--concurrency", type=int, default=64, help="(a) senders and pool size (default 64)")
@@ -232,8 +260,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backlog-endpoints", type=int, default=4, help="(c) endpoints they fan out to (default 4)")
     p.add_argument("--window", type=int, default=40_000, help="(c) deliveries measured (default 40000)")
     p.add_argument("--rate", type=float, default=300.0, help="(d) webhooks/s (default 300)")
-    p.add_argument("--duration", type=float, default=10.0, help="(d) measured seconds (default 10)")
-    p.add_argument("--latency-warmup", type=float, default=2.0, help="(d) seconds not counted first (default 2)")
+    p.add_argument("--duration", type=float, default=10.0, help="(d, e) measured seconds (default 10)")
+    p.add_argument("--latency-warmup", type=float, default=2.0, help="(d, e) seconds not counted first (default 2)")
+    p.add_argument("--iso-rate", type=float, default=200.0, help="(e) webhooks/s (default 200)")
     p.add_argument("--max-in-flight", type=int, default=64, help="per bench endpoint (default 64)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
     p.add_argument("--timeline", action="store_true", help="print each drain's deliveries/s per 0.5 s")
@@ -242,8 +271,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--py-spy", type=Path, metavar="DIR", help="sample each draining gateway with py-spy into DIR")
     p.add_argument("--py-spy-seconds", type=float, default=10.0, help="py-spy duration per gateway (default 10)")
     args = p.parse_args(argv)
-    if not set(args.phases.split(",")) <= {"a", "b", "c", "d"}:
-        p.error("--phases: a comma-separated subset of a,b,c,d")
+    if not set(args.phases.split(",")) <= {"a", "b", "c", "d", "e"}:
+        p.error("--phases: a comma-separated subset of a,b,c,d,e")
     if not 1 <= args.concurrency <= 1024 or not 1 <= args.max_in_flight <= 1024:
         p.error("--concurrency and --max-in-flight must be 1..1024")
     if not 100 <= args.requests <= 1_000_000 or not 0 <= args.warmup <= 100_000:
@@ -254,6 +283,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("need 1000 <= --window <= --backlog <= 10000000")
     if not 1 <= args.rate <= 5000 or not 1 <= args.duration <= 300 or not 0 <= args.latency_warmup <= 30:
         p.error("--rate must be 1..5000, --duration 1..300 s, --latency-warmup 0..30 s")
+    if not 1 <= args.iso_rate <= 5000:
+        p.error("--iso-rate must be 1..5000")
     return args
 
 

@@ -38,12 +38,12 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def start_sink(tmp: Path) -> bench.Server:
+def start_sink(tmp: Path, name: str = "sink") -> bench.Server:
     port = bench.free_port()
     cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "fanout_sink:app"]
     cmd += ["--host", HOST, "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "httptools"]
     cmd += ["--no-access-log", "--timeout-keep-alive", "30", "--log-level", "warning"]
-    server = bench.Server("sink", cmd, port, tmp / "sink.log", child_env(), tmp)
+    server = bench.Server(name, cmd, port, tmp / f"{name}.log", child_env(), tmp)
     server.start()
     server.wait_ready("/stats", {200})
     return server

@@ -1,4 +1,5 @@
-"""The delivery sink for the fan-out bench: a raw ASGI app that answers every POST 200 at once.
+"""The delivery sink for the fan-out bench: a raw ASGI app that answers POSTs 200 at once (or, on
+two paths, never / a byte at a time: the misbehaving endpoints of the isolation phase).
 
 Run it the way the research measured the ceiling (shared/research/perf-baseline.md §4)::
 
@@ -13,12 +14,19 @@ body has been read: the receive times are what the bench joins with the acceptan
   (``null`` until it has arrived).
 * ``GET /dump``: ``[[webhook-id, time], ...]`` in arrival order.
 * ``POST /reset``: forget everything (between phases).
+* ``POST /hang…``: the body is read, then no answer at all until the client gives up (hangs up);
+  ``POST /drip…``: a 200 with a ``content-length`` of ``DRIP_BYTES`` whose body comes one byte
+  every ``DRIP_SECONDS``, until the client hangs up. Neither is recorded as received; each is
+  counted in ``stats["held"]`` (``{path: [started, client hung up]}``), and neither outlives
+  ``HOLD_MAX_SECONDS``.
 
 No framework on purpose: the sink must cost far less per request than either client.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections import Counter
@@ -32,6 +40,10 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _OK_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+#: Bound on any held request, so a client that never hangs up cannot pin the sink.
+HOLD_MAX_SECONDS = 60.0
+DRIP_SECONDS = 0.2
+DRIP_BYTES = int(HOLD_MAX_SECONDS / DRIP_SECONDS)
 
 
 class Sink:
@@ -39,8 +51,10 @@ class Sink:
         self.paths: Counter[str] = Counter()
         self.ids: list[str] = []
         self.times: list[float] = []
+        self.held: dict[str, list[int]] = {}
 
     def reset(self) -> None:
+        self.held.clear()
         self.paths.clear()
         self.ids.clear()
         self.times.clear()
@@ -53,6 +67,7 @@ class Sink:
             "first": times[0] if times else None,
             "last": times[-1] if times else None,
             "mark": times[mark - 1] if 0 < mark <= len(times) else None,
+            "held": self.held,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -65,6 +80,9 @@ class Sink:
         if method == "POST" and path != "/reset":
             while (await receive()).get("more_body", False):
                 pass
+            if path.startswith(("/hang", "/drip")):
+                await self._hold(path, receive, send)
+                return
             self.times.append(time.time())
             self.ids.append(_webhook_id(scope["headers"]))
             self.paths[path] += 1
@@ -83,6 +101,32 @@ class Sink:
             await _answer(send, 404, b"{}")
             return
         await _answer(send, 200, body)
+
+    async def _hold(self, path: str, receive: Receive, send: Send) -> None:
+        """Answer nothing (``/hang``) or drip the body (``/drip``) until the client hangs up."""
+        counts = self.held.setdefault(path, [0, 0])
+        counts[0] += 1
+        # Once the body is read, the next message uvicorn delivers is the disconnect.
+        gone = asyncio.ensure_future(receive())
+        try:
+            if path.startswith("/hang"):
+                await asyncio.wait([gone], timeout=HOLD_MAX_SECONDS)
+                if not gone.done():
+                    await _answer(send, 503, b"{}")
+            else:
+                headers = [(b"content-type", b"text/plain"), (b"content-length", str(DRIP_BYTES).encode())]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                for i in range(DRIP_BYTES):
+                    await send({"type": "http.response.body", "body": b".", "more_body": i < DRIP_BYTES - 1})
+                    await asyncio.wait([gone], timeout=DRIP_SECONDS)
+                    if gone.done():
+                        break
+        finally:
+            if gone.done() and not gone.cancelled() and gone.result().get("type") == "http.disconnect":
+                counts[1] += 1
+            gone.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gone
 
 
 def _webhook_id(headers: list[tuple[bytes, bytes]]) -> str:

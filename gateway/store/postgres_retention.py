@@ -1,0 +1,37 @@
+"""Retention for PostgreSQL: delivered data older than ``store.retention`` goes (SPEC §10)."""
+
+from __future__ import annotations
+
+from gateway.store.pgconn import Conn
+
+
+async def prune(conn: Conn, before: float, limit: int) -> int:
+    events = [
+        row[0]
+        for row in await conn.fetch(
+            "SELECT n.event_id FROM notifications n WHERE n.received_at < $1 AND NOT EXISTS ("
+            "  SELECT 1 FROM deliveries d WHERE d.event_id = n.event_id AND d.state <> 'delivered') "
+            "ORDER BY n.seq LIMIT $2",
+            before,
+            limit,
+        )
+    ]
+    updates = [
+        row[0]
+        for row in await conn.fetch(
+            "SELECT event_id FROM deliveries WHERE kind = 'returns_system' AND state = 'delivered' "
+            "AND created_at < $1 LIMIT $2",
+            before,
+            limit,
+        )
+    ]
+    gone = events + updates
+    if gone:
+        await conn.execute(
+            "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE event_id = ANY($1::text[]))",
+            gone,
+        )
+        await conn.execute("DELETE FROM deliveries WHERE event_id = ANY($1::text[])", gone)
+        await conn.execute("DELETE FROM notifications WHERE event_id = ANY($1::text[])", events)
+        await conn.execute("DELETE FROM processing_updates WHERE webhook_id = ANY($1::text[])", updates)
+    return len(gone)

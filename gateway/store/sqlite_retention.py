@@ -1,0 +1,42 @@
+"""Retention for SQLite: delivered data older than ``store.retention`` goes (SPEC §10)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from gateway.store.dbthread import immediate
+
+
+def _delete_deliveries(conn: sqlite3.Connection, where: str, params: list[object]) -> None:
+    conn.execute(f"DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE {where})", params)
+    conn.execute(f"DELETE FROM deliveries WHERE {where}", params)
+
+
+def prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
+    with immediate(conn):
+        events = [
+            row[0]
+            for row in conn.execute(
+                "SELECT n.event_id FROM notifications n WHERE n.received_at < ? AND NOT EXISTS ("
+                "  SELECT 1 FROM deliveries d WHERE d.event_id = n.event_id AND d.state != 'delivered') "
+                "ORDER BY n.seq LIMIT ?",
+                (before, limit),
+            )
+        ]
+        if events:
+            marks = ",".join("?" * len(events))
+            _delete_deliveries(conn, f"event_id IN ({marks})", list(events))
+            conn.execute(f"DELETE FROM notifications WHERE event_id IN ({marks})", events)
+        updates = [
+            row[0]
+            for row in conn.execute(
+                "SELECT event_id FROM deliveries WHERE kind = 'returns_system' AND state = 'delivered' "
+                "AND created_at < ? LIMIT ?",
+                (before, limit),
+            )
+        ]
+        if updates:
+            marks = ",".join("?" * len(updates))
+            _delete_deliveries(conn, f"event_id IN ({marks})", list(updates))
+            conn.execute(f"DELETE FROM processing_updates WHERE webhook_id IN ({marks})", updates)
+    return len(events) + len(updates)
