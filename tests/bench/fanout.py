@@ -263,6 +263,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=10.0, help="(d, e) measured seconds (default 10)")
     p.add_argument("--latency-warmup", type=float, default=2.0, help="(d, e) seconds not counted first (default 2)")
     p.add_argument("--iso-rate", type=float, default=200.0, help="(e) webhooks/s (default 200)")
+    p.add_argument("--iso-runs", type=int, default=2, help="(e) runs of each configuration, best p95 kept (default 2)")
     p.add_argument("--max-in-flight", type=int, default=64, help="per bench endpoint (default 64)")
     p.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default="warning")
     p.add_argument("--timeline", action="store_true", help="print each drain's deliveries/s per 0.5 s")
@@ -283,8 +284,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("need 1000 <= --window <= --backlog <= 10000000")
     if not 1 <= args.rate <= 5000 or not 1 <= args.duration <= 300 or not 0 <= args.latency_warmup <= 30:
         p.error("--rate must be 1..5000, --duration 1..300 s, --latency-warmup 0..30 s")
-    if not 1 <= args.iso_rate <= 5000:
-        p.error("--iso-rate must be 1..5000")
+    if not 1 <= args.iso_rate <= 5000 or not 1 <= args.iso_runs <= 10:
+        p.error("--iso-rate must be 1..5000 and --iso-runs 1..10")
     return args
 
 
