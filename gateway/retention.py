@@ -14,6 +14,7 @@ log = get_logger("gateway.retention")
 #: How often the pruner looks, and how many rows one transaction may delete (short
 #: transactions: ingest shares the writer).
 INTERVAL_SECONDS = 600.0
+FIRST_PASS_SECONDS = 60.0
 BATCH = 2000
 
 
@@ -39,6 +40,8 @@ class Pruner:
         return total
 
     async def _run(self) -> None:
+        # First pass a minute after start: start-up (and a backlog drain) goes first.
+        await asyncio.sleep(FIRST_PASS_SECONDS)
         while True:
             try:
                 await self.prune_once()
