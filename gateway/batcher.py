@@ -20,9 +20,20 @@ MAX_BATCH = 256
 
 
 class BatchWriter(Generic[J, R]):
-    def __init__(self, write: Callable[[Sequence[J]], Awaitable[list[R]]], *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        write: Callable[[Sequence[J]], Awaitable[list[R]]],
+        *,
+        max_batch: int = MAX_BATCH,
+        linger: float = 0.0,
+    ) -> None:
+        """``linger``: seconds to wait for more jobs before writing, but only while the
+        previous batch held more than one job (i.e. under load). For stores whose cost is
+        mostly per batch (PostgreSQL round trips); 0 = off."""
         self._write = write
         self._max_batch = max_batch
+        self._linger = linger
+        self._pause: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._queue: asyncio.Queue[tuple[J, asyncio.Future[R]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -63,13 +74,17 @@ class BatchWriter(Generic[J, R]):
 
     async def _run(self) -> None:
         queue = self._queue
+        loaded = False
         while True:
             first = await queue.get()
+            if loaded and self._linger > 0:
+                await self._pause(self._linger)
             batch = [first]
-            # No linger: whatever queued while the last batch was committing is the next
-            # batch. Waiting for more only adds latency under a closed-loop load.
+            # Whatever queued while the last batch was committing is the next batch; the
+            # optional linger (off by default) trades a little latency for fewer batches.
             while len(batch) < self._max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
+            loaded = len(batch) > 1
             try:
                 results = await self._write([job for job, _ in batch])
             except Exception as exc:

@@ -38,7 +38,9 @@ class Ingestor:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
-        self.writer: BatchWriter[IngestJob, IngestOutcome] = BatchWriter(store.ingest)
+        # A store whose cost is mostly per batch asks for a linger (PostgresStore.ingest_linger).
+        linger = float(getattr(store, "ingest_linger", 0.0))
+        self.writer: BatchWriter[IngestJob, IngestOutcome] = BatchWriter(store.ingest, linger=linger)
 
     def start(self) -> None:
         self.writer.start()

@@ -89,6 +89,10 @@ async def apply_migrations(conn: Conn) -> list[int]:
 
 
 class PostgresStore:
+    #: Seconds the ingest writer waits for more jobs while under load (Ingestor reads it):
+    #: fewer, larger transactions. 4 ms left the box idle under the bench; 2 ms did not.
+    ingest_linger = 0.002
+
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
         self.dsn = dsn
         self.clock = DbClock()

@@ -103,6 +103,15 @@ async def test_return_legs_learn_keys_and_a_second_return_of_an_order_gets_its_o
     assert {g.shipment_type for g in legs} == {"FORWARD", "RETURN"}
 
 
+async def test_a_duplicate_found_through_a_key_learnt_earlier_in_the_same_batch(store: Store) -> None:
+    first = await ingest_one(store, event(None, N.RETURN_CREATED, T0, stype=RET, return_order_id="R9"))
+    teach = event(None, N.RETURN_PICKED_UP, T0, code="19", stype=RET, return_order_id="R9", return_awb="RA9")
+    [out] = await store.ingest([job(teach, event("RA9", N.RETURN_CREATED, T0, stype=RET))])
+    assert not isinstance(out, BaseException), out
+    assert [(o.duplicate, o.leg_id) for o in out] == [(False, first.leg_id), (True, first.leg_id)]
+    assert out[1].event_id == first.event_id
+
+
 async def test_forward_and_return_legs_of_one_awb_are_separate(store: Store) -> None:
     fwd = await ingest_one(store, event("X1", N.IN_TRANSIT, T0))
     ret = await ingest_one(store, event("X1", N.RETURN_PICKED_UP, T0, stype=RET))
