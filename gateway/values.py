@@ -97,6 +97,12 @@ _FORMATS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\d{2}/\d{2}/\d{4} \d{1,2}:\d{2}:\d{2}$"), "%d/%m/%Y %H:%M:%S"),
     (re.compile(r"^\d{2}/\d{2}/\d{4} \d{1,2}:\d{2}$"), "%d/%m/%Y %H:%M"),
     (re.compile(r"^\d{2}-\d{2}-\d{4}$"), "%d-%m-%Y"),
+    (re.compile(r"^\d{4}/\d{2}/\d{2} \d{1,2}:\d{2}:\d{2}$"), "%Y/%m/%d %H:%M:%S"),
+    (re.compile(r"^\d{4}/\d{2}/\d{2} \d{1,2}:\d{2}$"), "%Y/%m/%d %H:%M"),
+    # 12-hour clocks, day first as Indian panels write them: 14-03-2025 09:12 PM
+    (re.compile(r"^\d{2}-\d{2}-\d{4} \d{1,2}:\d{2} [AaPp][Mm]$"), "%d-%m-%Y %I:%M %p"),
+    (re.compile(r"^\d{2}-\d{2}-\d{4} \d{1,2}:\d{2}[AaPp][Mm]$"), "%d-%m-%Y %I:%M%p"),
+    (re.compile(r"^\d{2}-\d{2}-\d{4} \d{1,2}:\d{2}:\d{2} [AaPp][Mm]$"), "%d-%m-%Y %I:%M:%S %p"),
 )
 
 # ClickPost's "07/27/2017 5:01 p.m.": month first, 12-hour clock with dotted meridiem.

@@ -65,6 +65,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 def parse_json(body: bytes) -> Any:
     """Decode JSON that cannot hurt the process: malformed, non-UTF-8, too deep or integers
     beyond 64 bits are a 400 (orjson refuses all of these without recursing in Python)."""
+    if body.startswith(_UTF8_BOM):
+        # Some panels' HTTP clients prefix a UTF-8 byte-order mark; JSON parsers refuse it.
+        body = body[len(_UTF8_BOM) :]
     if not body.strip():
         raise BadRequest("empty body; expected JSON")
     try:
@@ -79,6 +82,7 @@ def parse_json(body: bytes) -> Any:
 
 
 _LONG_DIGITS = re.compile(rb"\d{20}")
+_UTF8_BOM = b"\xef\xbb\xbf"
 _LIMIT = float(2**63)
 
 

@@ -44,7 +44,9 @@ def parse(body: Any) -> ParseResult:
         raise Unidentifiable("Shiprocket webhook body must be a JSON object")
     if _is_ping(body):
         return ParseResult.test_ping()
-    awb = text(body.get("awb"))
+    # ``awb`` in webhooks; Shiprocket's own API answers call it ``awb_code``, and some
+    # relays forward those bodies as they are.
+    awb = first_text(body, "awb", "awb_code")
     if awb is None:
         raise Unidentifiable("Shiprocket webhook has no readable awb")
     # The newest scan is needed only when the code or the time is missing: finding it means

@@ -167,3 +167,9 @@ async def test_wrong_method_and_path_are_problem_json(gateway: Gateway) -> None:
 async def test_shipments_need_the_orgs_api_key(gateway: Gateway) -> None:
     for headers in ({}, {"authorization": "Bearer wrong-key-000"}, {"authorization": "acme-oms-key-0001"}):
         assert (await gateway.client.get("/v1/acme/shipments/A1", headers=headers)).status_code == 401
+
+
+async def test_a_utf8_byte_order_mark_is_tolerated(gateway: Gateway) -> None:
+    body = b"\xef\xbb\xbf" + json.dumps({**SR, "awb": "BOM1"}).encode()
+    response = await post(gateway, "/v1/acme/webhooks/shiprocket", body, SR_HEADERS)
+    assert response.status_code == 200 and response.json()["accepted"] == 1

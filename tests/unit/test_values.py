@@ -30,6 +30,20 @@ def test_every_layout_reads_the_same_instant(raw: object) -> None:
     assert timestamp(raw) == UTC_TIME
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025/03/14 09:12:40", datetime(2025, 3, 14, 9, 12, 40, tzinfo=IST)),
+        ("2025/03/14 09:12", datetime(2025, 3, 14, 9, 12, tzinfo=IST)),
+        ("14-03-2025 09:12 PM", datetime(2025, 3, 14, 21, 12, tzinfo=IST)),
+        ("14-03-2025 09:12pm", datetime(2025, 3, 14, 21, 12, tzinfo=IST)),
+        ("14-03-2025 12:05:09 AM", datetime(2025, 3, 14, 0, 5, 9, tzinfo=IST)),
+    ],
+)
+def test_slash_and_twelve_hour_layouts(raw: str, expected: datetime) -> None:
+    assert timestamp(raw) == expected
+
+
 def test_day_first_dash_layout_without_seconds() -> None:
     assert timestamp("07-02-2025 16:40") == datetime(2025, 2, 7, 16, 40, tzinfo=IST)
 

@@ -325,3 +325,9 @@ def test_parse_only_returns_a_result_or_raises_unidentifiable(payload: Any) -> N
         return
     assert isinstance(result, ParseResult)
     assert all(event.awb for event in result.events)
+
+
+def test_awb_code_is_read_when_awb_is_absent() -> None:
+    body = {"awb_code": 123456789012, "shipment_status_id": 18, "current_timestamp": "14 03 2025 09:12:40"}
+    [event] = shiprocket.parse(body).events
+    assert event.awb == "123456789012" and event.notification_type is NotificationType.IN_TRANSIT
