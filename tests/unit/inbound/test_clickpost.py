@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,14 +9,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from inbound_checks import WEBHOOK_FIXTURES, fixture_files, only_event, parse_fixture
 
 from gateway.inbound import clickpost
-from gateway.inbound.base import ParseResult, Unidentifiable
+from gateway.inbound.base import Unidentifiable
 from gateway.models import InboundEvent, Item, NotificationType, ShipmentType, Source
-from gateway.values import IST, epoch_seconds
+from gateway.values import IST
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "webhooks"
-FIXTURE_FILES = sorted(FIXTURES.glob("clickpost-*.json"))
+FIXTURE_FILES = fixture_files(Source.CLICKPOST)
 
 T = NotificationType
 
@@ -46,36 +45,19 @@ def body(code: Any = 6, *, waybill: Any = "AWB1", is_rvp: Any = False, **additio
 
 
 def one(payload: Any) -> InboundEvent:
-    result = clickpost.parse(payload)
-    assert isinstance(result, ParseResult) and not result.ping
-    assert len(result.events) == 1
-    return result.events[0]
+    return only_event(clickpost.parse, payload)
 
 
 # --- fixtures ---------------------------------------------------------------------------------
 
 
 def test_fixtures_are_found() -> None:
-    assert len(FIXTURE_FILES) >= 4, f"no ClickPost fixtures under {FIXTURES}"
+    assert len(FIXTURE_FILES) >= 4, f"no ClickPost fixtures under {WEBHOOK_FIXTURES}"
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
 def test_fixture_normalizes_to_its_expectation(path: Path) -> None:
-    fixture = json.loads(path.read_text())
-    events = clickpost.parse(fixture["body"]).events
-    assert len(events) == len(fixture["expect"])
-    for event, expect in zip(events, fixture["expect"], strict=True):
-        assert event.source is Source.CLICKPOST
-        assert event.notification_type == expect["notificationType"]
-        assert event.shipment_type == expect["shipmentType"]
-        if "awb" in expect:
-            assert event.awb == expect["awb"]
-        if "forwardAwb" in expect:
-            assert event.forward_awb == expect["forwardAwb"]
-        if "returnAwb" in expect:
-            assert event.return_awb == expect["returnAwb"]
-        if "notificationUpdateTime" in expect:
-            assert epoch_seconds(event.status_time) == expect["notificationUpdateTime"]
+    for event, _expect in parse_fixture(clickpost.parse, Source.CLICKPOST, path):
         assert event.leg_keys(), "every accepted event must be keyable to a leg"
 
 

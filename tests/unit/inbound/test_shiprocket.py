@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from inbound_checks import WEBHOOK_FIXTURES, fixture_files, only_event, parse_fixture
 
 from gateway.inbound import shiprocket
 from gateway.inbound.base import ParseResult, Unidentifiable
 from gateway.inbound.shiprocket_codes import RETURN_LABELS, RETURN_LEG_CODES, SHIPMENT_STATUS, STATUS_LABELS
 from gateway.models import InboundEvent, NotificationType, ShipmentType, Source
-from gateway.values import IST, epoch_seconds
+from gateway.values import IST
 
-FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "webhooks"
-FIXTURE_FILES = sorted(FIXTURES.glob("shiprocket-*.json"))
+FIXTURE_FILES = fixture_files(Source.SHIPROCKET)
 
 T = NotificationType
 F = ShipmentType.FORWARD
@@ -76,35 +76,20 @@ def body(**fields: Any) -> dict[str, Any]:
 
 
 def one(payload: Any) -> InboundEvent:
-    result = shiprocket.parse(payload)
-    assert isinstance(result, ParseResult) and not result.ping
-    assert len(result.events) == 1
-    return result.events[0]
+    return only_event(shiprocket.parse, payload)
 
 
 # --- fixtures ---------------------------------------------------------------------------------
 
 
 def test_fixtures_are_found() -> None:
-    assert len(FIXTURE_FILES) >= 3, f"no Shiprocket fixtures under {FIXTURES}"
+    assert len(FIXTURE_FILES) >= 3, f"no Shiprocket fixtures under {WEBHOOK_FIXTURES}"
 
 
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name)
 def test_fixture_normalizes_to_its_expectation(path: Path) -> None:
-    fixture = json.loads(path.read_text())
-    events = shiprocket.parse(fixture["body"]).events
-    assert len(events) == len(fixture["expect"])
-    for event, expect in zip(events, fixture["expect"], strict=True):
-        assert event.source is Source.SHIPROCKET
-        assert event.notification_type == expect["notificationType"]
-        assert event.shipment_type == expect["shipmentType"]
+    for event, expect in parse_fixture(shiprocket.parse, Source.SHIPROCKET, path):
         assert event.awb == expect["awb"]
-        if "forwardAwb" in expect:
-            assert event.forward_awb == expect["forwardAwb"]
-        if "returnAwb" in expect:
-            assert event.return_awb == expect["returnAwb"]
-        if "notificationUpdateTime" in expect:
-            assert epoch_seconds(event.status_time) == expect["notificationUpdateTime"]
         assert event.leg_keys()[0] == f"awb:{expect['awb']}", "the leg is keyed by its own AWB first"
 
 
