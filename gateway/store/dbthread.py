@@ -64,14 +64,26 @@ class DbThread:
 
 
 @contextlib.contextmanager
-def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def immediate(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
     """A write transaction, taken at once: a deferred one that turns into a write gets
-    SQLITE_BUSY without waiting for busy_timeout. Committed on success, else rolled back."""
-    conn.execute("BEGIN IMMEDIATE")
+    SQLITE_BUSY without waiting for busy_timeout. Committed on success, else rolled back.
+
+    ``durable=False`` commits without an fsync (WAL with ``synchronous=NORMAL``): the
+    transaction survives a process crash but may be lost with the machine's power. Only for
+    writes whose loss re-sends a delivery (claims, completions, lease releases), never for
+    anything acknowledged; the next durable commit makes it durable too.
+    """
+    if not durable:
+        conn.execute("PRAGMA synchronous=NORMAL")
     try:
-        yield conn
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        if not durable:
+            conn.execute("PRAGMA synchronous=FULL")

@@ -38,14 +38,13 @@ def claim_transaction(
     conn: sqlite3.Connection, now: float, free: dict[tuple[str, str], int], lease: float
 ) -> list[ClaimedDelivery]:
     token = uuid.uuid4().hex
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    # Not fsynced: a claim lost with the power leaves its deliveries pending, as they were.
+    with immediate(conn, durable=False):
         ids: list[int] = []
         for (org, endpoint), slots in free.items():
             if slots > 0:
                 ids.extend(row[0] for row in conn.execute(_CANDIDATES, (org, endpoint, now, now, slots)))
         if not ids:
-            conn.execute("COMMIT")
             return []
         marks = ",".join("?" * len(ids))
         rows = conn.execute(
@@ -61,11 +60,6 @@ def claim_transaction(
             envelopes = dict(
                 conn.execute(f"SELECT event_id, envelope FROM notifications WHERE event_id IN ({marks})", event_ids)
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     claimed = [
         ClaimedDelivery(
             id=row[0],
@@ -209,7 +203,9 @@ def _complete_delivered(
 def complete_transaction(
     conn: sqlite3.Connection, completions: Sequence[Completion], now: float
 ) -> list[CompletionOutcome]:
-    with immediate(conn):
+    # Not fsynced: a completion lost with the power means the delivery is sent again
+    # (at least once), and the next durable commit (any ingest) carries it anyway.
+    with immediate(conn, durable=False):
         successes: _Successes = {}
         delivered = [c for c in completions if c.verdict is Verdict.DELIVERED]
         outcomes = _complete_delivered(conn, delivered, now, successes) if delivered else {}
@@ -221,13 +217,12 @@ def complete_transaction(
 
 
 def release_transaction(conn: sqlite3.Connection, leases: Sequence[tuple[int, str]]) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    conn.executemany(
-        "UPDATE deliveries SET lease_token = NULL, lease_until = NULL, attempt_count = attempt_count - 1 "
-        "WHERE id = ? AND lease_token = ?",
-        leases,
-    )
-    conn.execute("COMMIT")
+    with immediate(conn, durable=False):
+        conn.executemany(
+            "UPDATE deliveries SET lease_token = NULL, lease_until = NULL, attempt_count = attempt_count - 1 "
+            "WHERE id = ? AND lease_token = ?",
+            leases,
+        )
 
 
 def set_disabled_transaction(
