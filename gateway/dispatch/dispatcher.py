@@ -15,14 +15,14 @@ import contextvars
 import functools
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.batcher import BatchWriter
 from gateway.clock import Clock
 from gateway.dispatch.ratelimit import TokenBucket
 from gateway.dispatch.retry import RetryPolicy
 from gateway.dispatch.sender import AttemptResult, Sender
-from gateway.dispatch.signing import signature_header
+from gateway.dispatch.signing import Signer
 from gateway.logging import get_logger
 from gateway.settings import DeliverySettings
 from gateway.store.base import (
@@ -58,6 +58,13 @@ class Target:
     secrets: tuple[str, ...]
     max_in_flight: int
     rate_per_second: float | None
+    #: Built once per endpoint refresh, not per attempt (deliveries are the hot path).
+    base_headers: dict[str, str] = field(init=False, repr=False, compare=False)
+    signer: Signer | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_headers", {"content-type": "application/json", **self.headers})
+        object.__setattr__(self, "signer", Signer(self.secrets) if self.secrets else None)
 
 
 def endpoint_target(record: EndpointRecord) -> Target:
@@ -235,11 +242,11 @@ class Dispatcher:
 
     def _headers(self, delivery: ClaimedDelivery, target: Target) -> dict[str, str]:
         timestamp = int(self._clock.now())
-        headers = {"content-type": "application/json", **target.headers}
+        headers = target.base_headers.copy()
         headers["webhook-id"] = delivery.event_id
         headers["webhook-timestamp"] = str(timestamp)
-        if target.secrets:
-            headers["webhook-signature"] = signature_header(target.secrets, delivery.event_id, timestamp, delivery.body)
+        if target.signer is not None:
+            headers["webhook-signature"] = target.signer.header(delivery.event_id, timestamp, delivery.body)
         return headers
 
     def _verdict(self, delivery: ClaimedDelivery, result: AttemptResult) -> tuple[Verdict, float | None]:

@@ -143,14 +143,17 @@ class Sender:
     async def _exchange(self, url: str, body: bytes, headers: Mapping[str, str], progress: _Progress) -> None:
         session = self._get_session()
         async with session.post(url, data=body, headers=headers, allow_redirects=False) as resp:
-            progress.status = resp.status
-            progress.retry_after = resp.headers.get("Retry-After")
-            progress.charset = resp.charset
+            progress.status = status = resp.status
+            if status == 429 or status == 503:
+                progress.retry_after = resp.headers.get("Retry-After")
             received = 0
             while received < MAX_RESPONSE_BYTES:
                 chunk = await resp.content.read(MAX_RESPONSE_BYTES - received)
                 if not chunk:
                     return
+                if not received:
+                    # Parsing Content-Type for a charset is only worth it for a body to excerpt.
+                    progress.charset = resp.charset
                 received += len(chunk)
                 if len(progress.head) < _EXCERPT_BYTES:
                     progress.head += chunk[: _EXCERPT_BYTES - len(progress.head)]
@@ -194,6 +197,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 def _excerpt(head: bytes | bytearray, charset: str | None) -> str:
+    if not head:
+        return ""
     try:
         decoder = codecs.getincrementaldecoder(charset or "utf-8")(errors="replace")
     except LookupError:

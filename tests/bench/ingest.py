@@ -469,6 +469,8 @@ def start_py_spy(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes
         raise BenchError("--py-spy needs py-spy (.venv/bin/pip install py-spy)")
     cmd = [exe, "record", "-p", str(pid), "-d", str(round(duration)), "-r", "100", "-f", "raw"]
     cmd += ["--threads", "--nonblocking", "-o", str(out)]
+    # e.g. PY_SPY_ARGS=--gil: only the thread holding the GIL, which is what caps one process.
+    cmd += os.environ.get("PY_SPY_ARGS", "").split()
     return subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True
     )
