@@ -18,6 +18,8 @@ _END_TO_END_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3
 class Metrics:
     def __init__(self) -> None:
         self._delivery_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        #: labels() children by (metric name, labels): the per-webhook calls skip its lookup.
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.webhooks_total = Counter(
             "gateway_webhooks_total",
@@ -82,12 +84,19 @@ class Metrics:
             registry=self.registry,
         )
 
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
     def ingested(self, source: str, seconds: float) -> None:
         """A webhook request acknowledged ``seconds`` after it arrived."""
-        self.ingest_seconds.labels(source).observe(seconds)
+        self._child(self.ingest_seconds, source).observe(seconds)
 
     def delivered(self, org: str, endpoint: str, seconds_since_accepted: float) -> None:
-        self.end_to_end_seconds.labels(org, endpoint).observe(max(seconds_since_accepted, 0.0))
+        self._child(self.end_to_end_seconds, org, endpoint).observe(max(seconds_since_accepted, 0.0))
 
     def proxy_call(self, aggregator: str, operation: str, outcome: str, seconds: float) -> None:
         """One aggregator call by the proxy; ``outcome`` e.g. ``ok``, ``error``, ``timeout``."""
@@ -118,9 +127,9 @@ class Metrics:
 
     def webhooks(self, org: str, source: str, accepted: int, duplicates: int) -> None:
         if accepted:
-            self.webhooks_total.labels(org, source, "accepted").inc(accepted)
+            self._child(self.webhooks_total, org, source, "accepted").inc(accepted)
         if duplicates:
-            self.webhooks_total.labels(org, source, "duplicate").inc(duplicates)
+            self._child(self.webhooks_total, org, source, "duplicate").inc(duplicates)
 
     def rejected(self, org: str, source: str) -> None:
         self.webhooks_total.labels(org, source, "rejected").inc()
