@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -12,9 +11,10 @@ import orjson
 from gateway.api.returns_models import CreateReturnOrder, ProcessingUpdate
 from gateway.dispatch.dispatcher import Target
 from gateway.errors import Unprocessable
+from gateway.keyedlock import KeyedLocks
 from gateway.logging import get_logger
 from gateway.models import InboundEvent, Item, NotificationType, ShipmentType, Source
-from gateway.state import AppState
+from gateway.state import AppState, ReturnAwbGenerator
 from gateway.store.base import IngestedEvent, ReturnRecord
 from gateway.store.sqlite_returns import RETURNS_SYSTEM_PREFIX
 from gateway.values import timestamp
@@ -28,11 +28,7 @@ class GeneratedAwb:
     transporter: str | None
 
 
-#: Generates a return AWB through the org's aggregator account (the proxy); ``None`` when the
-#: org has no account that can.
-ReturnAwbGenerator = Callable[[AppState, str, CreateReturnOrder], Awaitable[GeneratedAwb | None]]
-
-_locks: dict[tuple[str, str], asyncio.Lock] = {}
+_locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
 
 
 def return_json(record: ReturnRecord) -> dict[str, object]:
@@ -65,8 +61,7 @@ async def create_return(
         raise Unprocessable("the return lacks what identifies it", errors=problems)
     # One request per code at a time in this process; across processes the store's
     # first-wins insert and the event's dedupe key keep it to one return and one event.
-    lock = _locks.setdefault((org, code), asyncio.Lock())
-    async with lock:
+    async with _locks.hold((org, code)):
         existing = await state.store.get_return(org, code)
         if existing is not None:
             return existing, False
@@ -110,7 +105,6 @@ async def create_return(
             created_at=state.clock.now(),
         )
         stored, new = await state.store.save_return(record)
-    _locks.pop((org, code), None)
     log.info(
         "returns.created" if new else "returns.repeated",
         org=org,

@@ -97,7 +97,7 @@ def return_awb_request(body: CreateReturnOrder, now: float) -> ReturnAwbRequest:
 
 
 async def generate_for_return(state: AppState, org: str, body: CreateReturnOrder) -> GeneratedAwb | None:
-    """``gateway.returns.ReturnAwbGenerator`` on the proxy; ``None`` when the org has no account."""
+    """``gateway.state.ReturnAwbGenerator`` on the proxy; ``None`` when the org has no account."""
     routes = state.routes.get(org)
     if routes is None or not routes.accounts:
         return None

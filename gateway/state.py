@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.requests import Request
 
@@ -17,7 +17,16 @@ from gateway.settings import Settings
 from gateway.store.base import Store
 
 if TYPE_CHECKING:
+    from gateway.api.returns_models import CreateReturnOrder
     from gateway.proxy.service import ProxyService
+    from gateway.returns import GeneratedAwb
+
+
+class ReturnAwbGenerator(Protocol):
+    """Generates a return AWB through the org's aggregator account (the proxy); ``None``
+    when the org has no account that can."""
+
+    async def __call__(self, state: AppState, org: str, body: CreateReturnOrder, /) -> GeneratedAwb | None: ...
 
 
 @dataclass
@@ -32,9 +41,9 @@ class AppState:
     dispatcher: Dispatcher
     #: Whether this process runs the dispatcher loop (``/readyz`` checks it is alive).
     dispatcher_expected: bool = True
-    #: Generates a return AWB through the proxy for returns created without one
-    #: (``gateway.returns.ReturnAwbGenerator``); ``None`` until the proxy provides it.
-    return_awb_generator: Any = None
+    #: Generates a return AWB through the proxy for returns created without one;
+    #: ``None`` until the proxy provides it.
+    return_awb_generator: ReturnAwbGenerator | None = None
     #: The aggregator proxy (``gateway.proxy``): HTTP client, login tokens, in-flight generations.
     proxy: ProxyService | None = None
 
