@@ -55,6 +55,15 @@ log = get_logger("gateway.store.postgres")
 
 T = TypeVar("T")
 
+#: Backoff between attempts to re-LISTEN after the connection dropped (the first is at once).
+RELISTEN_FIRST_DELAY = 0.5
+RELISTEN_MAX_DELAY = 10.0
+
+
+def _nothing() -> None:
+    """The wake callback before anyone listens."""
+
+
 #: Advisory lock id held while migrations run (any constant unlikely to clash).
 MIGRATION_LOCK = 0x6761_7465_7761_79  # "gateway"
 #: Lock conflicts that only mean "try the transaction again".
@@ -99,6 +108,8 @@ class PostgresStore:
         self._min_size, self._max_size = min_size, max_size
         self._pool: asyncpg.Pool[Any] | None = None
         self._listener: asyncpg.Connection[Any] | None = None
+        self._wake: Callable[[], None] = _nothing
+        self._relisten_task: asyncio.Task[None] | None = None
         self._clock_task: asyncio.Task[None] | None = None
         self._endpoints = PgEndpointCache()
 
@@ -131,11 +142,16 @@ class PostgresStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._clock_task
             self._clock_task = None
+        pool, self._pool = self._pool, None  # first: a listener closing now is not "lost"
+        if self._relisten_task is not None:
+            self._relisten_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relisten_task
+            self._relisten_task = None
         if self._listener is not None:
             listener, self._listener = self._listener, None
             await listener.close()
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
+        if pool is not None:
             await pool.close()
 
     async def _refresh_clock(self) -> None:
@@ -155,10 +171,42 @@ class PostgresStore:
         await self.pool.fetchval("SELECT 1")
 
     async def listen(self, wake: Callable[[], None]) -> None:
-        """Call ``wake`` whenever any process announces new work."""
+        """Call ``wake`` whenever any process announces new work.
+
+        A dropped LISTEN connection (server restart, idle-connection reaper, network blip)
+        is reconnected in the background; until then the dispatcher's poll covers, and the
+        first wake after reconnecting catches up on what was announced meanwhile.
+        """
+        self._wake = wake
         if self._listener is None:
-            self._listener = await asyncpg.connect(self.dsn, server_settings={"application_name": "rms-gateway"})
-            await self._listener.add_listener(WAKE_CHANNEL, lambda *_: wake())
+            await self._connect_listener()
+
+    async def _connect_listener(self) -> None:
+        listener = await asyncpg.connect(self.dsn, server_settings={"application_name": "rms-gateway"})
+        await listener.add_listener(WAKE_CHANNEL, lambda *_: self._wake())
+        listener.add_termination_listener(self._listener_lost)
+        self._listener = listener
+
+    def _listener_lost(self, conn: object) -> None:
+        if self._listener is not conn or self._pool is None:
+            return  # closed on purpose
+        self._listener = None
+        log.warning("store.listen_lost", retry="in the background; polling meanwhile")
+        if self._relisten_task is None or self._relisten_task.done():
+            self._relisten_task = asyncio.get_running_loop().create_task(self._relisten(), name="db-relisten")
+
+    async def _relisten(self) -> None:
+        delay = 0.0
+        while self._pool is not None and self._listener is None:
+            await asyncio.sleep(delay)
+            try:
+                await self._connect_listener()
+            except (OSError, asyncpg.PostgresError) as exc:
+                delay = min(max(delay * 2, RELISTEN_FIRST_DELAY), RELISTEN_MAX_DELAY)
+                log.warning("store.listen_retry", error=repr(exc), retry_in_s=delay)
+            else:
+                log.info("store.listen_restored")
+                self._wake()  # announcements made while deaf were lost: look now
 
     async def _tx(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Run ``fn`` in a transaction, again (up to 3 times) when it lost a lock conflict."""

@@ -114,6 +114,33 @@ async def test_ingest_wakes_listeners_of_every_process(stores: list[PostgresStor
             await flag.wait()
 
 
+async def test_a_dropped_listen_connection_is_restored_and_wakes_again(stores: list[PostgresStore]) -> None:
+    await stores[0].sync_file_endpoints("acme", [endpoint("hook")])
+    woken = asyncio.Event()
+    await stores[0].listen(woken.set)
+    database = stores[0].dsn.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(stores[0].dsn)
+    try:
+        # What a server restart or a connection reaper does to the LISTEN session.
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+            database,
+        )
+        assert killed == 1
+        async with asyncio.timeout(10):
+            await woken.wait()  # the catch-up wake comes once LISTEN is in place again
+        sessions = await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'", database
+        )
+        assert sessions == 1
+        woken.clear()
+        await stores[1].ingest([job(event("A2"))])  # another process announces work
+        async with asyncio.timeout(10):
+            await woken.wait()
+    finally:
+        await admin.close()
+
+
 async def test_a_job_the_database_refuses_fails_alone(stores: list[PostgresStore]) -> None:
     bad = job(event("A\x00B"))  # PostgreSQL text cannot hold NUL
     good = job(event("OK1"))
