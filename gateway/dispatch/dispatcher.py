@@ -127,7 +127,13 @@ class Dispatcher:
         """Stop claiming, let attempts under way finish within ``grace``, release the rest."""
         self._stopping = True
         if self._loop_task is not None:
-            self._loop_task.cancel()
+            # Let a claim under way finish rather than cancel it: its transaction commits on
+            # the store's side whatever happens here, and only a claim that returned has its
+            # leases in self._leases, to be given back below instead of left to expire.
+            self._wake.set()
+            done, _ = await asyncio.wait({self._loop_task}, timeout=grace)
+            if not done:
+                self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
@@ -167,6 +173,8 @@ class Dispatcher:
             except Exception as exc:  # a store hiccup must not kill the dispatcher
                 log.error("dispatcher.tick_failed", error=repr(exc))
             self._wake.clear()
+            if self._stopping:  # checked after the clear: stop() sets the flag, then wakes
+                break
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL_SECONDS):
                     await self._wake.wait()
