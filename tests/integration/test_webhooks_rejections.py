@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
+from structlog.testing import capture_logs
 from support import CREDENTIALS, Gateway
 
 SR = {
@@ -173,3 +175,37 @@ async def test_a_utf8_byte_order_mark_is_tolerated(gateway: Gateway) -> None:
     body = b"\xef\xbb\xbf" + json.dumps({**SR, "awb": "BOM1"}).encode()
     response = await post(gateway, "/v1/acme/webhooks/shiprocket", body, SR_HEADERS)
     assert response.status_code == 200 and response.json()["accepted"] == 1
+
+
+async def test_webhooks_bypass_the_router_with_the_same_answers(gateway: Gateway) -> None:
+    # The webhook route is served from RequestContext directly: the request id still comes
+    # back, the same problem+json errors apply, and near-miss paths still meet the router.
+    body = json.dumps({**SR, "awb": "DIRECT-1"}).encode()
+    ok = await gateway.client.post(
+        "/v1/acme/webhooks/shiprocket", content=body, headers={**SR_HEADERS, "x-request-id": "abc123"}
+    )
+    assert ok.status_code == 200 and ok.headers["x-request-id"] == "abc123" and ok.json()["accepted"] == 1
+    assert (await post(gateway, "/v1/acme/webhooks/shiprocket/", body, SR_HEADERS)).status_code in (307, 404)
+    assert (await post(gateway, "/v1//webhooks/shiprocket", body, SR_HEADERS)).status_code == 404
+    assert (await gateway.client.get("/v1/acme/webhooks/shiprocket")).status_code == 405
+
+
+async def test_a_crash_in_the_webhook_handler_is_a_logged_500_problem(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.inbound.parsers import PARSERS
+    from gateway.models import Source
+
+    def explode(body: Any) -> Any:
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setitem(PARSERS, Source.SHIPROCKET, explode)
+    # The server sees the exception too (ServerErrorMiddleware re-raises it after answering).
+    transport = httpx.ASGITransport(app=gateway.app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+        with capture_logs() as logs:
+            response = await client.post("/v1/acme/webhooks/shiprocket", content=json.dumps(SR), headers=SR_HEADERS)
+    assert any(entry["event"] == "request.crashed" for entry in logs)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "parser bug" not in response.text
