@@ -184,11 +184,13 @@ async def _once(state: AppState, org: str, kind: str, request: LabelRequest, ali
     stored = await state.store.label(org, kind, number, code)
     if stored is not None:
         log.info("proxy.replayed", org=org, operation=operation, order_number=number, shipment_code=code)
+        await _announce(state, org, kind, request, stored, account)
         return stored, True
 
     async def generate() -> tuple[Result, bool]:
         again = await state.store.label(org, kind, number, code)
         if again is not None:  # finished between our look and this flight
+            await _announce(state, org, kind, request, again, account)
             return again, True
         client = service.client(org, alias, account)
         if isinstance(request, ReturnAwbRequest):
@@ -202,13 +204,28 @@ async def _once(state: AppState, org: str, kind: str, request: LabelRequest, ali
         result = await service.call(org, alias, account, operation, work)
         out = result_json(result, number, account, alias, kind)
         saved, new = await state.store.save_label(org, kind, number, code, out["orderId"], out, state.clock.now())
-        if new and kind != ORDER:
-            await state.ingestor.ingest(org, [awb_generated(request, saved, account)])
-            state.notify_new_work()
+        await _announce(state, org, kind, request, saved, account)
         return saved, not new
 
     (result, replayed), leader = await service.flights.do((org, kind, number, code), generate)
     return result, replayed or not leader
+
+
+async def _announce(
+    state: AppState, org: str, kind: str, request: LabelRequest, result: Result, account: Account
+) -> None:
+    """``AWB_GENERATED`` for a label or return AWB, on every answer, replays included.
+
+    The label is saved before its event, in another transaction: if the event's write
+    fails, the caller gets a 503 and retries, and that retry is a replay. Emitting on
+    replays too is what keeps the event from being lost then; an event already stored is
+    a duplicate (same leg, code and absent time) and adds no second notification.
+    """
+    if kind == ORDER:
+        return
+    ingested = await state.ingestor.ingest(org, [awb_generated(request, result, account)])
+    if ingested.accepted:
+        state.notify_new_work()
 
 
 async def create_order(

@@ -7,12 +7,14 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from proxysupport import SECRETS, label_body, proxy_env, return_body
 from structlog.testing import capture_logs
 
 from gateway.clock import ManualClock
+from gateway.errors import StoreUnavailable
 
 ADHOC = "/v1/external/orders/create/adhoc"
 
@@ -63,6 +65,32 @@ async def test_a_label_and_a_return_awb_emit_awb_generated(tmp_path: Path, clock
         assert [(leg["shipmentType"], leg["returnOrderId"]) for leg in back] == [("RETURN", "RET-2001")]
         deliveries = await env.gw.state.store.deliveries(org="acme", endpoint="all", state=None, after_id=0, limit=10)
         assert len(deliveries) == 2
+
+
+async def test_awb_generated_lost_to_a_store_failure_is_emitted_by_the_retry(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with proxy_env(tmp_path, clock) as env:
+        ingestor = env.gw.state.ingestor
+        real = ingestor.ingest
+        failures = [StoreUnavailable("the store is unavailable; nothing was acknowledged")]
+
+        async def flaky(org: str, events: Any) -> Any:
+            if failures:
+                raise failures.pop()
+            return await real(org, events)
+
+        monkeypatch.setattr(ingestor, "ingest", flaky)
+        first = await env.post("labels", label_body())
+        assert first.status_code == 503  # the label is saved, its event is not
+        for _ in range(2):  # the caller retries; a second retry changes nothing more
+            again = await env.post("labels", label_body())
+            assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+        legs = (await env.gw.shipment("acme", again.json()["awb"])).json()["legs"]
+        assert [h["rawStatus"] for h in legs[0]["history"]] == ["AWB_GENERATED"]
+        deliveries = await env.gw.state.store.deliveries(org="acme", endpoint="all", state=None, after_id=0, limit=10)
+        assert len(deliveries) == 1
+        assert len(env.shiprocket.to(ADHOC)) == 1
 
 
 @pytest.mark.parametrize(
