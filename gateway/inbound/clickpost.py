@@ -53,6 +53,43 @@ STATUS_CODES: dict[int, tuple[NotificationType, NotificationType]] = {
     101: (_T.RETURN_CREATED, _T.RETURN_CREATED),
 }
 
+#: ClickPost's status names (domain.md §3.4) → code, keyed lower case without separators
+#: ("OutForDelivery", "OUT_FOR_DELIVERY" and "Out for delivery" alike). Read only when a body
+#: carries no code at all: the code is the contract, descriptions have been seen to disagree.
+STATUS_NAMES: dict[str, int] = {
+    "orderplaced": 1,
+    "manifested": 1,
+    "pickuppending": 2,
+    "pickupfailed": 3,
+    "pickedup": 4,
+    "intransit": 5,
+    "outfordelivery": 6,
+    "notserviceable": 7,
+    "delivered": 8,
+    "faileddelivery": 9,
+    "cancelledorder": 10,
+    "cancelled": 10,
+    "rtorequested": 11,
+    "rto": 12,
+    "rtooutfordelivery": 13,
+    "rtodelivered": 14,
+    "rtofailed": 15,
+    "lost": 16,
+    "damaged": 17,
+    "shipmentdelayed": 18,
+    "contactcustomercare": 19,
+    "shipmentheld": 20,
+    "rtointransit": 21,
+    "outforpickup": 25,
+    "rtocontactcustomercare": 26,
+    "rtoshipmentdelay": 27,
+    "awbregistered": 28,
+    "exchangepickup": 30,
+    "exchangeintransit": 31,
+    "exchangedelivered": 32,
+    "returnorderplaced": 101,
+}
+
 #: Codes that are a return leg whatever ``is_rvp`` says.
 RETURN_CODES: frozenset[int] = frozenset({101})
 
@@ -91,6 +128,10 @@ def parse(body: Any) -> ParseResult:
     event, other = (body, latest) if text(body.get(_CODE)) is not None else (latest, body)
     raw_code = text(event.get(_CODE))
     code = integer(event.get(_CODE))
+    description = text(event.get("clickpost_status_description")) or text(other.get("clickpost_status_description"))
+    if raw_code is None and description is not None:
+        code = STATUS_NAMES.get("".join(c for c in description.lower() if c.isalnum()))
+        raw_code = description if code is not None else None
     is_return = flag(additional.get("is_rvp")) or code in RETURN_CODES
     event_id = integer(additional.get("notification_event_id"))
     if event_id is None:
@@ -104,7 +145,7 @@ def parse(body: Any) -> ParseResult:
                 source=SOURCE,
                 notification_type=normalize(code, is_rvp=is_return, event_id=event_id),
                 shipment_type=ShipmentType.RETURN if is_return else ShipmentType.FORWARD,
-                raw_status=text(event.get("clickpost_status_description")) or raw_code,
+                raw_status=description or raw_code,
                 raw_code=raw_code,
                 status_time=status_time,
                 status_time_raw=time_raw,

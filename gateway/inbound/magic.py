@@ -55,6 +55,9 @@ _RETURN_ONLY: frozenset[NotificationType] = frozenset(
 #: The contract names no time field: RMS's own envelope name first, then common variants; first present wins.
 TIME_FIELDS: tuple[str, ...] = ("notificationUpdateTime", "statusTime", "timestamp", "eventTime")
 
+#: Where a forward AWB may be: the contract's ``forwardAwb``, then names aggregators use.
+FORWARD_AWB_FIELDS: tuple[str, ...] = ("forwardAwb", "awb", "awbNumber", "awb_number")
+
 _SEPARATORS = re.compile(r"[\s\-]+")
 
 
@@ -76,11 +79,12 @@ def normalize(value: Any) -> NotificationType:
 def parse(body: Any) -> ParseResult:
     if not isinstance(body, Mapping):
         raise Unidentifiable("Magic notification body must be a JSON object")
-    sent_type = body.get("notificationType")
+    # The contract's name first; relays of other systems' pushes call it "status".
+    sent_type = body.get("notificationType") if text(body.get("notificationType")) is not None else body.get("status")
     notification_type = normalize(sent_type)
     return_info = mapping(body.get("returnOrderInfo"))
     shipment_type = _shipment_type(body, return_info, notification_type, type_key(sent_type))
-    forward_awb = text(body.get("forwardAwb"))
+    forward_awb = first_text(body, *FORWARD_AWB_FIELDS)
     return_awb = first_text(return_info, "returnAwb", "awb")
     return_order_id = text(return_info.get("returnOrderId"))
     awb: str | None

@@ -24,7 +24,7 @@ _T = NotificationType
 _F = ShipmentType.FORWARD
 _R = ShipmentType.RETURN
 
-#: ``current_status`` (case-sensitive) → (type, shipment type), domain.md §2.4/§6.2 in SPEC §6
+#: ``current_status`` (as sent, else upper-cased) → (type, shipment type), domain.md §2.4/§6.2 in SPEC §6
 #: names. The R-codes are Shipway's reverse-pickup flow, so they make a return leg.
 STATUS_CODES: dict[str, tuple[NotificationType, ShipmentType]] = {
     "SCH": (_T.AWB_GENERATED, _F),  # shipment booked
@@ -74,7 +74,58 @@ STATUS_CODES: dict[str, tuple[NotificationType, ShipmentType]] = {
     "RCLO": (_T.RETURN_CANCELLED, _R),
 }
 
+#: Shipway's own words for its codes (domain.md §2.4), lower case with single spaces: some
+#: panels and relays send the description instead of the code, or only a description field.
+STATUS_LABELS: dict[str, str] = {
+    "shipment booked": "SCH",
+    "out for pickup": "OFP",
+    "pickup failed": "PKF",
+    "pickup cancelled": "PCAN",
+    "picked up": "PKP",
+    "in transit": "INT",
+    "network issue": "NWI",
+    "delivery delayed": "SMD",
+    "delivery next day": "DNB",
+    "out for delivery": "OOD",
+    "delivered": "DEL",
+    "undelivered": "UND",
+    "customer refused": "CRTA",
+    "consignee unavailable": "CNA",
+    "delivery exception": "DEX",
+    "delivery rescheduled": "DRE",
+    "cod payment not ready": "PNR",
+    "future delivery requested": "FDR",
+    "not found incorrect": "NFI",
+    "out of delivery area": "ODA",
+    "others": "OTH",
+    "address incorrect": "22",
+    "delivery attempted": "23",
+    "pending undelivered": "24",
+    "attempted premises closed": "25",
+    "rto": "RTO",
+    "rto delivered": "RTD",
+    "cancelled": "CAN",
+    "on hold": "ONH",
+    "lost": "LOST",
+    "return pickup scheduled": "RSCH",
+    "return pickup rescheduled": "RPSH",
+    "return pickup delayed": "RSMD",
+    "return out for pickup": "ROOP",
+    "reverse pickup exception": "RPEX",
+    "return picked up": "RPKP",
+    "return in transit": "RINT",
+    "return out for delivery": "ROOD",
+    "return undelivered": "RUND",
+    "return delivered": "RDEL",
+    "return request cancelled": "RCAN",
+    "return request closed": "RCLO",
+}
 _UNMAPPED = (_T.UNKNOWN, _F)
+#: Where the shipment's AWB may be, in order (``awbno`` is Shipway's own name).
+_AWB_FIELDS = ("awbno", "awb", "awb_number", "waybill")
+_SEPARATORS = str.maketrans("-_/,", "    ")
+#: Descriptions to fall back on when ``current_status`` is absent or unknown.
+_DESCRIPTION_FIELDS = ("current_status_desc", "scans_current_status")
 #: Extra values worth keeping next to the event; none of them is a credential.
 _META_FIELDS = ("carrier_id", "tracking_url", "current_status_desc", "reverse_tracking_number")
 
@@ -85,7 +136,7 @@ def parse(body: Any) -> ParseResult:
     feed = body.get("status_feed")
     if isinstance(feed, (list, Mapping)):
         return _batch(list(feed.values()) if isinstance(feed, Mapping) else feed)
-    if _field(body, "awbno") is None:
+    if _awb(body) is None:
         if "status_feed" not in body and "order_id" in body and "current_status" in body:
             return ParseResult.test_ping()
         raise Unidentifiable("Shipway webhook has no readable awbno and no status_feed")
@@ -98,15 +149,15 @@ def _batch(feed: list[Any]) -> ParseResult:
     # One unreadable entry rejects the whole request: acknowledging the rest would make
     # Shipway drop the bad entry for good instead of letting someone fix and replay it.
     for index, entry in enumerate(feed):
-        if not isinstance(entry, Mapping) or _field(entry, "awbno") is None:
+        if not isinstance(entry, Mapping) or _awb(entry) is None:
             raise Unidentifiable(f"Shipway status_feed[{index}] has no readable awbno")
     return ParseResult(events=tuple(_event(entry) for entry in feed))
 
 
 def _event(entry: Mapping[str, Any]) -> InboundEvent:
-    awb = _field(entry, "awbno")
+    awb = _awb(entry)
     code = _field(entry, "current_status")
-    notification_type, shipment_type = STATUS_CODES.get(code, _UNMAPPED) if code else _UNMAPPED
+    (notification_type, shipment_type), read_from = _classify(entry, code)
     order_id = _field(entry, "order_id")
     is_return = shipment_type is _R
     time_raw, status_time = _status_time(entry)
@@ -114,8 +165,8 @@ def _event(entry: Mapping[str, Any]) -> InboundEvent:
         source=SOURCE,
         notification_type=notification_type,
         shipment_type=shipment_type,
-        raw_status=code,
-        raw_code=code,
+        raw_status=code or read_from,
+        raw_code=read_from or code,
         status_time=status_time,
         status_time_raw=time_raw,
         awb=awb,
@@ -128,6 +179,34 @@ def _event(entry: Mapping[str, Any]) -> InboundEvent:
         aggregator_meta={k: v for k in _META_FIELDS if (v := _field(entry, k)) is not None},
         raw=entry,
     )
+
+
+def _classify(entry: Mapping[str, Any], code: str | None) -> tuple[tuple[NotificationType, ShipmentType], str | None]:
+    """The type by ``current_status`` (the code as sent, then upper-cased, then read as a
+    description), else by a description field; with the value it was read from."""
+    if code is not None:
+        row = STATUS_CODES.get(code) or STATUS_CODES.get(code.upper()) or _by_label(code)
+        if row is not None:
+            return row, code
+    for key in _DESCRIPTION_FIELDS:
+        description = _field(entry, key)
+        row = _by_label(description) if description is not None else None
+        if row is not None:
+            return row, description
+    return _UNMAPPED, code
+
+
+def _by_label(value: str) -> tuple[NotificationType, ShipmentType] | None:
+    code = STATUS_LABELS.get(" ".join(value.lower().translate(_SEPARATORS).split()))
+    return None if code is None else STATUS_CODES[code]
+
+
+def _awb(entry: Mapping[str, Any]) -> str | None:
+    for key in _AWB_FIELDS:
+        found = _field(entry, key)
+        if found is not None:
+            return found
+    return None
 
 
 def _field(entry: Mapping[str, Any], key: str) -> str | None:

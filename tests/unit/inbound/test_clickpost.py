@@ -427,3 +427,33 @@ def test_parse_only_returns_events_or_raises_unidentifiable(payload: Any) -> Non
     assert event.source is Source.CLICKPOST
     assert event.leg_keys()
     assert event.status_time is None or event.status_time.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("description", "expected", "leg"),
+    [
+        ("Delivered", T.DELIVERED, ShipmentType.FORWARD),
+        ("OutForDelivery", T.OUT_FOR_DELIVERY, ShipmentType.FORWARD),
+        ("OUT_FOR_DELIVERY", T.OUT_FOR_DELIVERY, ShipmentType.FORWARD),
+        ("RTO Delivered", T.RTO_DELIVERED, ShipmentType.FORWARD),
+        ("Return Order Placed", T.RETURN_CREATED, ShipmentType.RETURN),
+    ],
+)
+def test_a_body_without_any_code_is_read_by_its_status_name(
+    description: str, expected: NotificationType, leg: ShipmentType
+) -> None:
+    payload: dict[str, Any] = {"waybill": "W-77", "clickpost_status_description": description}
+    if expected is T.RETURN_CREATED:
+        payload.update(waybill="", additional={"forward_awb": "F-77"})
+    event = one(payload)
+    assert (event.notification_type, event.shipment_type, event.raw_code) == (expected, leg, description)
+
+
+def test_a_code_wins_over_a_disagreeing_name_and_an_unknown_name_stays_unknown() -> None:
+    assert one(body(8) | {"clickpost_status_description": "OutForDelivery"}).notification_type is T.DELIVERED
+    event = one({"waybill": "W-78", "clickpost_status_description": "Somewhere"})
+    assert (event.notification_type, event.raw_code, event.raw_status) == (T.UNKNOWN, None, "Somewhere")
+
+
+def test_every_status_name_is_a_table_code() -> None:
+    assert set(clickpost.STATUS_NAMES.values()) <= set(clickpost.STATUS_CODES)

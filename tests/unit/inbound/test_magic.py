@@ -352,3 +352,19 @@ def test_parse_only_returns_events_or_raises_unidentifiable(payload: Any) -> Non
     assert event.source is Source.MAGIC
     assert event.leg_keys()
     assert event.status_time is None or event.status_time.tzinfo is not None
+
+
+@pytest.mark.parametrize("key", ["awb", "awbNumber", "awb_number"])
+def test_other_names_for_the_forward_awb(key: str) -> None:
+    body = forward("DELIVERED", forwardAwb=None)
+    body[key] = "FAWB-9"
+    event = one(body)
+    assert (event.notification_type, event.awb, event.forward_awb) == (T.DELIVERED, "FAWB-9", "FAWB-9")
+
+
+def test_status_stands_in_for_a_missing_notification_type() -> None:
+    body = forward(None)
+    body["status"] = "out for delivery"
+    assert one(body).notification_type is T.OUT_FOR_DELIVERY
+    # The contract's field wins when both are there.
+    assert one({**forward("DELIVERED"), "status": "IN_TRANSIT"}).notification_type is T.DELIVERED

@@ -153,11 +153,51 @@ def test_s9_numeric_ndr_code_and_missing_optional_fields(code: Any) -> None:
     assert (event.status_time, event.status_time_raw, event.courier_name) == (None, None, None)
 
 
-@pytest.mark.parametrize("code", ["XHLD", "del", "Del", " ", None])
-def test_s10_unknown_or_wrongly_cased_code_is_unknown_forward(code: Any) -> None:
+@pytest.mark.parametrize("code", ["XHLD", " ", None])
+def test_s10_unknown_code_is_unknown_forward(code: Any) -> None:
     event = one(feed({"awbno": "1333110020171", "current_status": code, "status_time": "2024-05-02 09:00:00"}))
     assert (event.notification_type, event.shipment_type) == (T.UNKNOWN, F)
     assert event.raw_status == (code.strip() or None if isinstance(code, str) else None)
+
+
+@pytest.mark.parametrize(
+    ("status", "row"),
+    [
+        ("del", (T.DELIVERED, F)),
+        ("Rpkp", (T.RETURN_PICKED_UP, R)),
+        ("Delivered", (T.DELIVERED, F)),
+        ("IN-TRANSIT", (T.IN_TRANSIT, F)),
+        ("RTO Delivered", (T.RTO_DELIVERED, F)),
+        ("Out for Delivery", (T.OUT_FOR_DELIVERY, F)),
+        ("Attempted, premises closed", (T.FAILED_DELIVERY, F)),
+        ("Return Picked Up", (T.RETURN_PICKED_UP, R)),
+    ],
+)
+def test_codes_in_another_case_and_shipways_own_descriptions_are_read(
+    status: str, row: tuple[NotificationType, ShipmentType]
+) -> None:
+    event = one(feed({"awbno": "1333110020172", "current_status": status}))
+    assert (event.notification_type, event.shipment_type) == row
+    assert event.raw_status == event.raw_code == status
+
+
+def test_a_description_field_stands_in_for_a_missing_or_unknown_code() -> None:
+    event = one(feed({"awbno": "A2", "current_status": "XHLD", "current_status_desc": "Out For Delivery"}))
+    read = (event.notification_type, event.raw_status, event.raw_code)
+    assert read == (T.OUT_FOR_DELIVERY, "XHLD", "Out For Delivery")
+    event = one({"awbno": "A3", "order_id": "O3", "api_input": {"current_status_desc": "Delivered"}})
+    assert (event.notification_type, event.raw_status) == (T.DELIVERED, "Delivered")
+
+
+def test_every_description_names_a_code_and_every_code_has_one() -> None:
+    assert set(shipway.STATUS_LABELS.values()) == set(shipway.STATUS_CODES)
+    assert all(label == " ".join(label.split()) and label == label.lower() for label in shipway.STATUS_LABELS)
+
+
+@pytest.mark.parametrize("key", ["awb", "awb_number", "waybill"])
+def test_other_names_for_the_awb(key: str) -> None:
+    assert one(feed({key: "1333110020173", "current_status": "INT"})).awb == "1333110020173"
+    assert one({key: "1333110020174", "current_status": "INT"}).awb == "1333110020174"
 
 
 def test_reverse_tracking_number_does_not_make_a_return() -> None:
