@@ -6,6 +6,7 @@ because a surprising field must never reject an event (SPEC §6).
 
 from __future__ import annotations
 
+import email.utils
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
@@ -111,6 +112,22 @@ _US_MERIDIEM = re.compile(
 )
 
 
+# Unpadded numbers, year first (2025-1-1 9:05:00) or day first as in India (1/1/2025 10:00).
+_YEAR_FIRST = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_DAY_FIRST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+_MONTH_NAME = re.compile(r"[A-Za-z]{3}")
+_WORDY_SEPARATORS = str.maketrans({"-": " ", ",": " "})
+#: Layouts with a month name, tried after dashes and commas became spaces (01-Jan-2025 10:00,
+#: Jan 01, 2025 10:00 AM, 1 January 2025); English names, as every aggregator writes them.
+_WORDY_FORMATS: tuple[str, ...] = tuple(
+    f"{date} {clock}".strip()
+    for date in ("%d %b %Y", "%b %d %Y", "%d %B %Y", "%B %d %Y")
+    for clock in ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p", "")
+)
+#: Year-first dates with a 12-hour clock: 2025-01-01 10:00:00 AM.
+_ISO_MERIDIEM_FORMATS: tuple[str, ...] = ("%Y-%m-%d %I:%M:%S %p", "%Y-%m-%d %I:%M %p")
+
+
 def _aware(dt: datetime) -> datetime:
     return dt.replace(tzinfo=IST) if dt.tzinfo is None else dt
 
@@ -187,6 +204,36 @@ def timestamp(value: Any) -> datetime | None:
             return datetime(int(year), int(month), int(day), h, int(minute), int(second or 0), tzinfo=IST)
         except ValueError:
             return None
+    return _rarer_layouts(s)
+
+
+def _rarer_layouts(s: str) -> datetime | None:
+    """Layouts seen less often: unpadded numbers, month names, RFC 2822, ISO with AM/PM."""
+    for pattern, order in ((_YEAR_FIRST, (0, 1, 2)), (_DAY_FIRST, (2, 1, 0))):
+        m = pattern.match(s)
+        if m:
+            parts = m.groups()
+            year, month, day = (int(parts[i]) for i in order)
+            try:
+                return datetime(
+                    year, month, day, int(parts[3] or 0), int(parts[4] or 0), int(parts[5] or 0), tzinfo=IST
+                )
+            except ValueError:
+                return None
+    candidates: tuple[str, ...] = _ISO_MERIDIEM_FORMATS
+    if _MONTH_NAME.search(s):
+        if s[:3].isalpha() and s[3:4] == ",":  # Wed, 01 Jan 2025 10:00:00 GMT
+            try:
+                return _aware(email.utils.parsedate_to_datetime(s))
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return None
+        s = " ".join(s.translate(_WORDY_SEPARATORS).split())
+        candidates = _WORDY_FORMATS
+    for fmt in candidates:
+        try:
+            return _aware(datetime.strptime(s, fmt))
+        except ValueError:
+            continue
     return None
 
 

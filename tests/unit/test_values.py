@@ -44,6 +44,31 @@ def test_slash_and_twelve_hour_layouts(raw: str, expected: datetime) -> None:
     assert timestamp(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("14 Mar 2025 09:12:40", datetime(2025, 3, 14, 9, 12, 40, tzinfo=IST)),
+        ("14-Mar-2025 09:12", datetime(2025, 3, 14, 9, 12, tzinfo=IST)),
+        ("Mar 14, 2025 09:12 PM", datetime(2025, 3, 14, 21, 12, tzinfo=IST)),
+        ("14 March 2025", datetime(2025, 3, 14, tzinfo=IST)),
+        ("Fri, 14 Mar 2025 03:42:40 GMT", UTC_TIME),
+        ("2025-03-14 09:12:40 PM", datetime(2025, 3, 14, 21, 12, 40, tzinfo=IST)),
+        ("2025-3-4 9:05:00", datetime(2025, 3, 4, 9, 5, tzinfo=IST)),
+        ("4/3/2025 9:05", datetime(2025, 3, 4, 9, 5, tzinfo=IST)),  # day first, as in India
+        ("4.3.2025", datetime(2025, 3, 4, tzinfo=IST)),
+    ],
+)
+def test_rarer_layouts_month_names_rfc2822_and_unpadded_numbers(raw: str, expected: datetime) -> None:
+    assert timestamp(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["31-02-2025", "2025-13-01 10:00:00 AM", "14-Foo-2025 09:12", "Mon, 99 Foo 2025", "Jan"]
+)
+def test_rarer_layouts_with_impossible_values_are_none(raw: str) -> None:
+    assert timestamp(raw) is None
+
+
 def test_day_first_dash_layout_without_seconds() -> None:
     assert timestamp("07-02-2025 16:40") == datetime(2025, 2, 7, 16, 40, tzinfo=IST)
 
