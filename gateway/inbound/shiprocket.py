@@ -119,14 +119,29 @@ def _by_code(value: Any, is_return: bool) -> Status | None:
     return _from_code(code, is_return, text(value))
 
 
+def label_key(label: str) -> str:
+    """A status label as the tables are keyed after the exact spelling missed: upper case,
+    ``_`` and ``-`` as spaces, single spaces (``RTO_DELIVERED``, ``Out-for-delivery``)."""
+    return " ".join(label.upper().translate(_LABEL_SEPARATORS).split())
+
+
+_LABEL_SEPARATORS = str.maketrans("_-", "  ")
+_RETURN_BY_KEY = {label_key(k): v for k, v in RETURN_LABELS.items()}
+_STATUS_BY_KEY = {label_key(k): v for k, v in STATUS_LABELS.items()}
+
+
 def _by_label(value: Any, is_return: bool) -> Status | None:
     label = text(value)
     if label is None:
         return None
     key = label.upper()
-    if key in RETURN_LABELS:
-        return Status(RETURN_LABELS[key], ShipmentType.RETURN, label)
+    returned = RETURN_LABELS.get(key)
     code = STATUS_LABELS.get(key)
+    if returned is None and code is None:
+        key = label_key(label)
+        returned, code = _RETURN_BY_KEY.get(key), _STATUS_BY_KEY.get(key)
+    if returned is not None:
+        return Status(returned, ShipmentType.RETURN, label)
     return None if code is None else _from_code(code, is_return, label)
 
 

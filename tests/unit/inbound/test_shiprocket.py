@@ -316,3 +316,28 @@ def test_awb_code_is_read_when_awb_is_absent() -> None:
     body = {"awb_code": 123456789012, "shipment_status_id": 18, "current_timestamp": "14 03 2025 09:12:40"}
     [event] = shiprocket.parse(body).events
     assert event.awb == "123456789012" and event.notification_type is NotificationType.IN_TRANSIT
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("RTO_DELIVERED", (NotificationType.RTO_DELIVERED, ShipmentType.FORWARD)),
+        ("OUT_FOR_DELIVERY", (NotificationType.OUT_FOR_DELIVERY, ShipmentType.FORWARD)),
+        ("out-for-delivery", (NotificationType.OUT_FOR_DELIVERY, ShipmentType.FORWARD)),
+        ("rto  ofd", (NotificationType.RTO_OUT_FOR_DELIVERY, ShipmentType.FORWARD)),
+        ("Return_Picked_Up", (NotificationType.RETURN_PICKED_UP, ShipmentType.RETURN)),
+    ],
+)
+def test_labels_with_underscores_dashes_or_extra_spaces_are_read(
+    label: str, expected: tuple[NotificationType, ShipmentType]
+) -> None:
+    event = shiprocket.parse({"awb": "SR-SEP", "current_status": label}).events[0]
+    assert (event.notification_type, event.shipment_type, event.raw_code) == (*expected, label)
+
+
+def test_normalized_labels_never_collide() -> None:
+    for table in (STATUS_LABELS, RETURN_LABELS):
+        by_key: dict[str, set[object]] = {}
+        for label, value in table.items():
+            by_key.setdefault(shiprocket.label_key(label), set()).add(value)
+        assert all(len(values) == 1 for values in by_key.values())
