@@ -124,6 +124,8 @@ _UNMAPPED = (_T.UNKNOWN, _F)
 #: Where the shipment's AWB may be, in order (``awbno`` is Shipway's own name).
 _AWB_FIELDS = ("awbno", "awb", "awb_number", "waybill")
 _SEPARATORS = str.maketrans("-_/,", "    ")
+#: Other fields that carry the code in Shipway's tracking API answers (domain.md §2.2).
+_CODE_FIELDS = ("current_status_code", "shipment_status")
 #: Descriptions to fall back on when ``current_status`` is absent or unknown.
 _DESCRIPTION_FIELDS = ("current_status_desc", "scans_current_status")
 #: Extra values worth keeping next to the event; none of them is a credential.
@@ -188,6 +190,11 @@ def _classify(entry: Mapping[str, Any], code: str | None) -> tuple[tuple[Notific
         row = STATUS_CODES.get(code) or STATUS_CODES.get(code.upper()) or _by_label(code)
         if row is not None:
             return row, code
+    for key in _CODE_FIELDS:  # Shipway's tracking API answers, relayed as they are
+        other = _field(entry, key)
+        row = (STATUS_CODES.get(other) or STATUS_CODES.get(other.upper())) if other is not None else None
+        if row is not None:
+            return row, other
     for key in _DESCRIPTION_FIELDS:
         description = _field(entry, key)
         row = _by_label(description) if description is not None else None

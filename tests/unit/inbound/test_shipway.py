@@ -189,6 +189,13 @@ def test_a_description_field_stands_in_for_a_missing_or_unknown_code() -> None:
     assert (event.notification_type, event.raw_status) == (T.DELIVERED, "Delivered")
 
 
+def test_tracking_api_shapes_name_the_code_in_other_fields() -> None:
+    # The classic track answer: current_status is the words, current_status_code the code.
+    event = one(feed({"awbno": "A4", "current_status": "Shipment Held", "current_status_code": "ONH"}))
+    assert (event.notification_type, event.raw_status, event.raw_code) == (T.SHIPMENT_STUCK, "Shipment Held", "ONH")
+    assert one(feed({"awbno": "A5", "shipment_status": "rtd"})).notification_type is T.RTO_DELIVERED
+
+
 def test_every_description_names_a_code_and_every_code_has_one() -> None:
     assert set(shipway.STATUS_LABELS.values()) == set(shipway.STATUS_CODES)
     assert all(label == " ".join(label.split()) and label == label.lower() for label in shipway.STATUS_LABELS)
