@@ -45,6 +45,15 @@ def text(value: Any) -> str | None:
     return None if len(s) <= _LONGEST_SENTINEL and s.lower() in SENTINELS else s
 
 
+def label_words(label: str) -> str:
+    """A status label reduced to its words for table lookups: lower case, with ``-``, ``_``,
+    ``/`` and ``,`` as spaces and single spaces (``RTO_DELIVERED``, ``Out-for-delivery``)."""
+    return " ".join(label.lower().translate(_LABEL_SEPARATORS).split())
+
+
+_LABEL_SEPARATORS = str.maketrans("-_/,", "    ")
+
+
 def integer(value: Any) -> int | None:
     """An integer from an int, an integral float or a numeric string."""
     if isinstance(value, bool):

@@ -80,6 +80,7 @@ def parse(body: Any) -> ParseResult:
     if not isinstance(body, Mapping):
         raise Unidentifiable("Magic notification body must be a JSON object")
     # The contract's name first; relays of other systems' pushes call it "status".
+    # (The value itself, not first_text's trimmed copy: raw_status keeps it as sent.)
     sent_type = body.get("notificationType") if text(body.get("notificationType")) is not None else body.get("status")
     notification_type = normalize(sent_type)
     return_info = mapping(body.get("returnOrderInfo"))

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from gateway.inbound.base import ParseResult, Unidentifiable
 from gateway.inbound.shiprocket_codes import RETURN_LABELS, RETURN_LEG_CODES, SHIPMENT_STATUS, STATUS_LABELS
 from gateway.models import InboundEvent, NotificationType, ShipmentType, Source
-from gateway.values import first_text, flag, integer, text, timestamp
+from gateway.values import first_text, flag, integer, label_words, text, timestamp
 
 SOURCE: Source = Source.SHIPROCKET
 AGGREGATOR_NAME = "SHIPROCKET"
@@ -119,15 +119,9 @@ def _by_code(value: Any, is_return: bool) -> Status | None:
     return _from_code(code, is_return, text(value))
 
 
-def label_key(label: str) -> str:
-    """A status label as the tables are keyed after the exact spelling missed: upper case,
-    ``_`` and ``-`` as spaces, single spaces (``RTO_DELIVERED``, ``Out-for-delivery``)."""
-    return " ".join(label.upper().translate(_LABEL_SEPARATORS).split())
-
-
-_LABEL_SEPARATORS = str.maketrans("_-", "  ")
-_RETURN_BY_KEY = {label_key(k): v for k, v in RETURN_LABELS.items()}
-_STATUS_BY_KEY = {label_key(k): v for k, v in STATUS_LABELS.items()}
+#: The label tables again, keyed by ``label_words``: read after the exact spelling missed.
+_RETURN_BY_WORDS = {label_words(k): v for k, v in RETURN_LABELS.items()}
+_STATUS_BY_WORDS = {label_words(k): v for k, v in STATUS_LABELS.items()}
 
 
 def _by_label(value: Any, is_return: bool) -> Status | None:
@@ -138,8 +132,8 @@ def _by_label(value: Any, is_return: bool) -> Status | None:
     returned = RETURN_LABELS.get(key)
     code = STATUS_LABELS.get(key)
     if returned is None and code is None:
-        key = label_key(label)
-        returned, code = _RETURN_BY_KEY.get(key), _STATUS_BY_KEY.get(key)
+        key = label_words(label)
+        returned, code = _RETURN_BY_WORDS.get(key), _STATUS_BY_WORDS.get(key)
     if returned is not None:
         return Status(returned, ShipmentType.RETURN, label)
     return None if code is None else _from_code(code, is_return, label)

@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway.inbound.base import ParseResult, Unidentifiable
 from gateway.models import InboundEvent, NotificationType, ShipmentType, Source
-from gateway.values import mapping, text, timestamp
+from gateway.values import label_words, mapping, text, timestamp
 
 SOURCE: Source = Source.SHIPWAY
 AGGREGATOR_NAME = "SHIPWAY"
@@ -123,7 +123,6 @@ STATUS_LABELS: dict[str, str] = {
 _UNMAPPED = (_T.UNKNOWN, _F)
 #: Where the shipment's AWB may be, in order (``awbno`` is Shipway's own name).
 _AWB_FIELDS = ("awbno", "awb", "awb_number", "waybill")
-_SEPARATORS = str.maketrans("-_/,", "    ")
 #: Other fields that carry the code in Shipway's tracking API answers (domain.md §2.2).
 _CODE_FIELDS = ("current_status_code", "shipment_status")
 #: Descriptions to fall back on when ``current_status`` is absent or unknown.
@@ -187,12 +186,12 @@ def _classify(entry: Mapping[str, Any], code: str | None) -> tuple[tuple[Notific
     """The type by ``current_status`` (the code as sent, then upper-cased, then read as a
     description), else by a description field; with the value it was read from."""
     if code is not None:
-        row = STATUS_CODES.get(code) or STATUS_CODES.get(code.upper()) or _by_label(code)
+        row = _by_code(code) or _by_label(code)
         if row is not None:
             return row, code
     for key in _CODE_FIELDS:  # Shipway's tracking API answers, relayed as they are
         other = _field(entry, key)
-        row = (STATUS_CODES.get(other) or STATUS_CODES.get(other.upper())) if other is not None else None
+        row = _by_code(other) if other is not None else None
         if row is not None:
             return row, other
     for key in _DESCRIPTION_FIELDS:
@@ -203,8 +202,12 @@ def _classify(entry: Mapping[str, Any], code: str | None) -> tuple[tuple[Notific
     return _UNMAPPED, code
 
 
+def _by_code(value: str) -> tuple[NotificationType, ShipmentType] | None:
+    return STATUS_CODES.get(value) or STATUS_CODES.get(value.upper())
+
+
 def _by_label(value: str) -> tuple[NotificationType, ShipmentType] | None:
-    code = STATUS_LABELS.get(" ".join(value.lower().translate(_SEPARATORS).split()))
+    code = STATUS_LABELS.get(label_words(value))
     return None if code is None else STATUS_CODES[code]
 
 

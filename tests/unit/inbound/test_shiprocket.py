@@ -16,7 +16,7 @@ from gateway.inbound import shiprocket
 from gateway.inbound.base import ParseResult, Unidentifiable
 from gateway.inbound.shiprocket_codes import RETURN_LABELS, RETURN_LEG_CODES, SHIPMENT_STATUS, STATUS_LABELS
 from gateway.models import InboundEvent, NotificationType, ShipmentType, Source
-from gateway.values import IST
+from gateway.values import IST, label_words
 
 FIXTURE_FILES = fixture_files(Source.SHIPROCKET)
 
@@ -339,5 +339,5 @@ def test_normalized_labels_never_collide() -> None:
     for table in (STATUS_LABELS, RETURN_LABELS):
         by_key: dict[str, set[object]] = {}
         for label, value in table.items():
-            by_key.setdefault(shiprocket.label_key(label), set()).add(value)
+            by_key.setdefault(label_words(label), set()).add(value)
         assert all(len(values) == 1 for values in by_key.values())
