@@ -17,9 +17,9 @@ _END_TO_END_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3
 
 class Metrics:
     def __init__(self) -> None:
-        self._delivery_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-        #: labels() children by (metric name, labels): the per-webhook calls skip its lookup.
-        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+        #: labels() children by (metric name, labels): per-webhook and per-delivery calls skip
+        #: the lookup labels() makes each time.
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self.webhooks_total = Counter(
             "gateway_webhooks_total",
@@ -85,7 +85,7 @@ class Metrics:
         )
 
     def _child(self, metric: Any, *labels: str) -> Any:
-        key = (metric._name, labels)
+        key = (metric, labels)
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = metric.labels(*labels)
@@ -113,17 +113,8 @@ class Metrics:
             self.oldest_pending_age.labels(org, endpoint).set(max(now - oldest, 0.0) if oldest is not None else 0.0)
 
     def delivery(self, org: str, endpoint: str, outcome: str, seconds: float) -> None:
-        # labels() builds and looks up a key each time; deliveries are the hot path.
-        key = (org, endpoint, outcome)
-        children = self._delivery_children.get(key)
-        if children is None:
-            children = (
-                self.deliveries_total.labels(org, endpoint, outcome),
-                self.delivery_seconds.labels(org, endpoint),
-            )
-            self._delivery_children[key] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        self._child(self.deliveries_total, org, endpoint, outcome).inc()
+        self._child(self.delivery_seconds, org, endpoint).observe(seconds)
 
     def webhooks(self, org: str, source: str, accepted: int, duplicates: int) -> None:
         if accepted:

@@ -41,12 +41,8 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
-def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """One ``v1,<base64>`` signature over ``{msg_id}.{timestamp}.{body}``."""
-    return _sign_with(hmac.new(key, digestmod=hashlib.sha256), msg_id, timestamp, body)
-
-
 def _sign_with(keyed: hmac.HMAC, msg_id: str, timestamp: int, body: bytes) -> str:
+    """One ``v1,<base64>`` signature over ``{msg_id}.{timestamp}.{body}``, from a keyed HMAC."""
     mac = keyed.copy()
     mac.update(f"{msg_id}.{timestamp}.".encode())
     # update() instead of concatenation: no copy of a possibly large body.
