@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,11 +21,31 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class WriterConnection(sqlite3.Connection):
+    """A connection that takes the file's writer lock around each write transaction.
+
+    Several gateway processes (``server.workers``) write one SQLite file. Left to SQLite,
+    a writer that finds the file locked sleeps in its busy handler (1, 2, 5, 10 ms, ...) and
+    retries: two processes group-committing side by side then spend their time asleep
+    (measured: 4,400 webhooks/s with p99 190 ms for two processes, against 6,000/s and p99
+    20 ms queued on this lock). A blocking ``flock`` hands the file over the moment the
+    holder lets go. Within one process it is never contended.
+    """
+
+    writer_lock: int | None = None
+
+
+def writer_lock_path(path: Path) -> Path:
+    return path.with_name(path.name + "-writer.lock")
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
     else:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=WriterConnection)
+        assert isinstance(conn, WriterConnection)
+        conn.writer_lock = os.open(writer_lock_path(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         conn.execute("PRAGMA journal_mode=WAL")
     # FULL: an acknowledged event survives a power cut, not only a process crash (SPEC §10).
     conn.execute("PRAGMA synchronous=FULL")
@@ -59,8 +81,15 @@ class DbThread:
     async def close(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            await self._submit(conn.close)
+            await self._submit(close, conn)
         self._executor.shutdown(wait=True)
+
+
+def close(conn: sqlite3.Connection) -> None:
+    conn.close()
+    lock = getattr(conn, "writer_lock", None)
+    if lock is not None:
+        os.close(lock)
 
 
 @contextlib.contextmanager
@@ -72,7 +101,22 @@ def immediate(conn: sqlite3.Connection, *, durable: bool = True) -> Iterator[sql
     transaction survives a process crash but may be lost with the machine's power. Only for
     writes whose loss re-sends a delivery (claims, completions, lease releases), never for
     anything acknowledged; the next durable commit makes it durable too.
+
+    Other gateway processes on the same file queue on its writer lock (``WriterConnection``).
     """
+    lock: int | None = getattr(conn, "writer_lock", None)
+    if lock is not None:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # releases the GIL while it waits
+    try:
+        with _transaction(conn, durable=durable):
+            yield conn
+    finally:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection, *, durable: bool) -> Iterator[sqlite3.Connection]:
     if not durable:
         conn.execute("PRAGMA synchronous=NORMAL")
     try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
 
-from gateway.store.dbthread import connect, immediate
+from gateway.store.dbthread import close, connect, immediate, writer_lock_path
 
 FULL, NORMAL = 2, 1
 
@@ -46,3 +49,56 @@ def test_a_durable_transaction_stays_full(conn: sqlite3.Connection) -> None:
         assert _sync(conn) == FULL
         conn.execute("INSERT INTO t VALUES (2)")
     assert conn.execute("SELECT v FROM t").fetchall() == [(2,)]
+
+
+def _lock_is_free(db: Path) -> bool:
+    """Whether another open file description (as another process holds) can take the lock now."""
+    fd = os.open(writer_lock_path(db), os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_a_write_transaction_holds_the_writer_lock_until_it_ends(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    db = tmp_path / "t.db"
+    assert _lock_is_free(db)
+    with immediate(conn):
+        assert not _lock_is_free(db)
+        conn.execute("INSERT INTO t VALUES (1)")
+    assert _lock_is_free(db)
+    with pytest.raises(RuntimeError), immediate(conn, durable=False):
+        assert not _lock_is_free(db)
+        raise RuntimeError("boom")
+    assert _lock_is_free(db)
+
+
+def test_a_second_writer_queues_on_the_lock_and_commits_second(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    other = connect(tmp_path / "t.db")
+    done = threading.Event()
+
+    def write() -> None:
+        with immediate(other):
+            other.execute("INSERT INTO t VALUES (2)")
+        done.set()
+
+    with immediate(conn):
+        conn.execute("INSERT INTO t VALUES (1)")
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert not done.is_set()  # it cannot have committed while this transaction is open
+    writer.join(timeout=10)
+    assert done.is_set()
+    assert [v for (v,) in conn.execute("SELECT v FROM t ORDER BY rowid")] == [1, 2]
+    close(other)
+
+
+def test_a_read_only_connection_has_no_writer_lock(tmp_path: Path, conn: sqlite3.Connection) -> None:
+    reader = connect(tmp_path / "t.db", readonly=True)
+    assert getattr(reader, "writer_lock", None) is None
+    close(reader)
