@@ -42,6 +42,7 @@ from gateway.settings import Settings
 from gateway.state import AppState
 from gateway.store.base import ClaimedDelivery, Store, Verdict
 from gateway.store.factory import store_clock, store_from_url
+from gateway.workers import Siblings
 
 log = get_logger("gateway.app")
 
@@ -141,11 +142,13 @@ def create_app(
     role: Role = "all",
     run_dispatcher: bool | None = None,
     proxy_http: httpx.AsyncClient | None = None,
+    siblings: Siblings | None = None,
 ) -> Starlette:
     """``role``: ``all`` (default), ``api`` (no dispatcher), ``dispatcher`` (no inbound API).
     ``run_dispatcher=False`` builds the dispatcher without its loop: tests drive it with
     ``run_until_idle()``. ``proxy_http``: the client for aggregator APIs (tests pass one on
-    fake aggregators); production builds its own."""
+    fake aggregators); production builds its own. ``siblings``: the other worker processes
+    (``gateway.workers``), when there are any."""
     store = store or store_from_url(settings.store.url)
     clock = clock or store_clock(store)
     sender = sender or Sender(allow_private=settings.delivery.allow_private_destinations)
@@ -179,6 +182,7 @@ def create_app(
     pruner = Pruner(store, clock, settings.store.retention)
     start_dispatcher = role != "api" if run_dispatcher is None else run_dispatcher
     state.dispatcher_expected = start_dispatcher
+    state.siblings = siblings
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -200,6 +204,8 @@ def create_app(
             # Pruning runs where deliveries run: with several processes, in each of them
             # (its deletes are idempotent), but never in an api-only process.
             pruner.start()
+        if siblings is not None:
+            siblings.attach(state)
         log.info(
             "gateway.started", orgs=sorted(state.routes.orgs), store=settings.store.url.split(":", 1)[0], role=role
         )
@@ -208,6 +214,8 @@ def create_app(
         finally:
             # Order matters: stop taking webhooks' writes only after the server stopped
             # accepting them; stop sending before closing the store the sends report to.
+            if siblings is not None:
+                siblings.detach(state)
             await pruner.stop()
             await state.dispatcher.stop(grace=settings.delivery.timeout)
             await proxy.close()  # in-flight labels are stored and announced first

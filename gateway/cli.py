@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--host", default=None)
+    serve.add_argument("--workers", type=int, default=None, help="worker processes behind the port (server.workers)")
     serve.add_argument(
         "--role",
         choices=["all", "api", "dispatcher"],
@@ -47,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _load(args: argparse.Namespace) -> tuple[Settings, RouteTable]:
-    settings = load_settings(args.config, port=getattr(args, "port", None), host=getattr(args, "host", None))
+    settings = load_settings(
+        args.config,
+        port=getattr(args, "port", None),
+        host=getattr(args, "host", None),
+        workers=getattr(args, "workers", None),
+    )
     routes = load_routes(args.routes)
     return settings, routes
 
@@ -87,9 +93,32 @@ def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
     from gateway.server import run
 
     gateway_logging.configure(level=settings.log.level, fmt=settings.log.format)
-    app = create_app(settings, routes, role=role)
-    run(app, host=settings.server.host, port=settings.server.port)
-    return 0
+    if settings.server.workers == 1:
+        run(create_app(settings, routes, role=role), host=settings.server.host, port=settings.server.port)
+        return 0
+    if role == "dispatcher":
+        print("error: server.workers > 1 needs role all or api (deliveries run in one worker)", file=sys.stderr)
+        return 2
+    return _serve_workers(settings, routes, role)
+
+
+def _serve_workers(settings: Settings, routes: RouteTable, role: Role) -> int:
+    import socket
+
+    from gateway import logging as gateway_logging
+    from gateway.app import create_app
+    from gateway.server import run
+    from gateway.workers import Siblings, Supervisor, listeners
+
+    def worker(index: int, sock: socket.socket, siblings: Siblings) -> int:
+        gateway_logging.configure(level=settings.log.level, fmt=settings.log.format, worker=index)
+        app = create_app(settings, routes, role=role if index == 0 else "api", siblings=siblings)
+        run(app, host=settings.server.host, port=settings.server.port, sockets=[sock])
+        return 0
+
+    socks = listeners(settings.server.host, settings.server.port, settings.server.workers)
+    supervisor = Supervisor(settings.server.workers, worker, socks, dispatching=0 if role == "all" else None)
+    return supervisor.run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

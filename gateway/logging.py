@@ -61,10 +61,11 @@ def _json_bytes(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
-def configure(*, level: str = "info", fmt: str = "auto") -> None:
+def configure(*, level: str = "info", fmt: str = "auto", worker: int | None = None) -> None:
     """Our own events go straight from structlog to stdout (no stdlib ``logging`` on the hot
     path: its records and handlers cost more than the rest of a line); third-party loggers
-    (uvicorn, asyncio) go through ``logging`` and come out in the same format."""
+    (uvicorn, asyncio) go through ``logging`` and come out in the same format. ``worker``:
+    the worker process's index (``server.workers`` > 1), on every line."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -73,6 +74,8 @@ def configure(*, level: str = "info", fmt: str = "auto") -> None:
         structlog.processors.format_exc_info,
         scrubber,
     ]
+    if worker is not None:
+        shared.insert(1, _WorkerField(worker))
     if use_json:
         final: Any = _json_bytes
         factory: Any = structlog.BytesLoggerFactory(sys.stdout.buffer)
@@ -108,6 +111,15 @@ def configure(*, level: str = "info", fmt: str = "auto") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+class _WorkerField:
+    def __init__(self, worker: int) -> None:
+        self.worker = worker
+
+    def __call__(self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event_dict["worker"] = self.worker
+        return event_dict
 
 
 def _drop_color_message(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

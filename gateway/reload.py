@@ -39,9 +39,9 @@ def config_problems(exc: ConfigError) -> list[dict[str, Any]]:
     return problems
 
 
-async def reload_routes(state: AppState) -> RouteTable:
+async def reload_routes(state: AppState, *, announce: bool = True) -> RouteTable:
     """Read the routes directory again and apply it; ``Unprocessable`` (nothing changed)
-    when any file is bad."""
+    when any file is bad. ``announce``: have the other workers reload too."""
     directory = state.routes.directory
     if directory is None:
         raise Conflict("this gateway's routes were not read from a directory; there is nothing to reload")
@@ -59,6 +59,8 @@ async def reload_routes(state: AppState) -> RouteTable:
     await refresh_scrubber(state)
     await state.dispatcher.refresh_endpoints()
     state.notify_new_work()
+    if announce and state.siblings is not None:
+        state.siblings.routes_changed()
     log.info(
         "routes.reloaded",
         orgs=sorted(routes.orgs),

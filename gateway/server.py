@@ -35,7 +35,9 @@ class GatewayServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
-def run(app: Starlette, *, host: str, port: int, graceful_timeout: int = 30) -> None:
+def run(
+    app: Starlette, *, host: str, port: int, graceful_timeout: int = 30, sockets: list[socket.socket] | None = None
+) -> None:
     config = uvicorn.Config(
         app,
         host=host,
@@ -51,4 +53,4 @@ def run(app: Starlette, *, host: str, port: int, graceful_timeout: int = 30) -> 
         timeout_keep_alive=30,
         h11_max_incomplete_event_size=64 * 1024,
     )
-    GatewayServer(config).run()
+    GatewayServer(config).run(sockets=sockets)

@@ -23,6 +23,8 @@ class _Section(BaseModel):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    #: Worker processes behind the port (``gateway.workers``); 1 serves in this process.
+    workers: int = Field(1, ge=1, le=64)
 
 
 class StoreSettings(_Section):
@@ -123,6 +125,7 @@ def load_settings(
     *,
     port: int | None = None,
     host: str | None = None,
+    workers: int | None = None,
 ) -> Settings:
     """Defaults ← file ← ``GATEWAY_*`` environment ← command-line flags."""
     env = os.environ if env is None else env
@@ -134,6 +137,8 @@ def load_settings(
         data.setdefault("server", {})["port"] = port
     if host is not None:
         data.setdefault("server", {})["host"] = host
+    if workers is not None:
+        data.setdefault("server", {})["workers"] = workers
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gateway.api.returns_models import CreateReturnOrder
     from gateway.proxy.service import ProxyService
     from gateway.returns import GeneratedAwb
+    from gateway.workers import Siblings
 
 
 class ReturnAwbGenerator(Protocol):
@@ -46,10 +47,20 @@ class AppState:
     return_awb_generator: ReturnAwbGenerator | None = None
     #: The aggregator proxy (``gateway.proxy``): HTTP client, login tokens, in-flight generations.
     proxy: ProxyService | None = None
+    #: The other worker processes of this gateway (``server.workers`` > 1), else ``None``.
+    siblings: Siblings | None = None
 
     def notify_new_work(self) -> None:
         """New deliveries may be due: the dispatcher need not wait for its poll."""
         self.dispatcher.wake()
+        if self.siblings is not None:
+            self.siblings.wake()
+
+    async def endpoints_changed(self) -> None:
+        """An endpoint was added, replaced, removed, disabled or enabled in the store."""
+        await self.dispatcher.refresh_endpoints()
+        if self.siblings is not None:
+            self.siblings.endpoints_changed()
 
 
 def state_of(request: Request) -> AppState:

@@ -124,7 +124,7 @@ async def _set_disabled(request: Request, disabled: bool) -> Response:
     if not found:
         raise NotFound(f"no endpoint {name!r} in org {org!r}")
     log.info("endpoint.disabled" if disabled else "endpoint.enabled", org=org, endpoint=name, by="admin")
-    await state.dispatcher.refresh_endpoints()
+    await state.endpoints_changed()
     state.notify_new_work()
     return JSONResponse({"org": org, "name": name, "disabled": disabled})
 

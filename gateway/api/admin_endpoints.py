@@ -121,7 +121,7 @@ async def put_endpoint(request: Request) -> Response:
             f"endpoint {name!r} is declared in {state.routes.files.get(org)}; change it there and POST /v1/admin/reload"
         )
     await refresh_scrubber(state)
-    await state.dispatcher.refresh_endpoints()
+    await state.endpoints_changed()
     log.info("endpoint.created" if outcome is EndpointWrite.CREATED else "endpoint.replaced", org=org, endpoint=name)
     items = await endpoint_items(state, org, name)
     return JSONResponse(items[0], status_code=201 if outcome is EndpointWrite.CREATED else 200)
@@ -137,7 +137,7 @@ async def delete_endpoint(request: Request) -> Response:
         raise Conflict(
             f"endpoint {name!r} is declared in {state.routes.files.get(org)}; remove it there and POST /v1/admin/reload"
         )
-    await state.dispatcher.refresh_endpoints()
+    await state.endpoints_changed()
     log.info("endpoint.deleted", org=org, endpoint=name, failed_deliveries=failed)
     return JSONResponse({"org": org, "name": name, "deleted": True, "failedDeliveries": failed})
 

@@ -22,8 +22,9 @@ def free_port() -> int:
 
 
 class GatewayProcess:
-    def __init__(self, workdir: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(self, workdir: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.workdir = workdir
+        self.args = args
         self.port = free_port()
         pythonpath = os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH", "")) if p)
         self.env = {**os.environ, "GATEWAY_LOG_FORMAT": "json", "PYTHONPATH": pythonpath, **(env or {})}
@@ -48,6 +49,7 @@ class GatewayProcess:
                     "routes",
                     "--port",
                     str(self.port),
+                    *self.args,
                 ],
                 cwd=self.workdir,
                 env=self.env,

@@ -112,19 +112,29 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def thread_cpu_seconds(pid: int) -> tuple[float, float]:
-    """(main thread, every other thread) utime + stime of one process."""
+    """(main threads, every other thread) utime + stime of ``pid`` and its live descendants
+    (with ``--workers`` the event loops are the workers' main threads)."""
+    tree = _children()
     main = other = 0
-    for tid in os.listdir(f"/proc/{pid}/task"):
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        stack.extend(tree.get(p, []))
         try:
-            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text()
+            tids = os.listdir(f"/proc/{p}/task")
         except OSError:
             continue
-        rest = fields[fields.rindex(")") + 2 :].split()
-        ticks = int(rest[11]) + int(rest[12])
-        if int(tid) == pid:
-            main += ticks
-        else:
-            other += ticks
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{p}/task/{tid}/stat").read_text()
+            except OSError:
+                continue
+            rest = fields[fields.rindex(")") + 2 :].split()
+            ticks = int(rest[11]) + int(rest[12])
+            if int(tid) == p:
+                main += ticks
+            else:
+                other += ticks
     return main / CLK_TCK, other / CLK_TCK
 
 
@@ -440,22 +450,23 @@ def batch_stats(port: int) -> str:
     return "batch stats (/metrics): " + "; ".join(lines[:12])
 
 
-def start_gateway(tmp: Path, log_level: str) -> tuple[Server, Path, str]:
+def start_gateway(tmp: Path, log_level: str, workers: int = 1) -> tuple[Server, Path, str]:
     port = free_port()
     config, routes, db = gateway_files(tmp, port, log_level)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     gateway = str(Path(sys.executable).with_name("gateway"))
     cmd = [gateway, "serve", "--config", str(config), "--routes", str(routes), "--port", str(port)]
+    cmd += ["--workers", str(workers)]
     server = Server("gateway", cmd, port, tmp / "gateway.log", env, tmp)
     server.start()
     server.wait_ready("/readyz", {200})
     return server, db, park_endpoints(port)
 
 
-def start_bare(tmp: Path) -> Server:
+def start_bare(tmp: Path, workers: int = 1) -> Server:
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "bare_app:app"]
-    cmd += ["--host", HOST, "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http", "httptools"]
+    cmd += ["--host", HOST, "--port", str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools"]
     cmd += ["--lifespan", "on", "--no-access-log", "--no-server-header", "--no-proxy-headers"]
     cmd += ["--timeout-keep-alive", "30", "--log-level", "warning"]
     server = Server("bare", cmd, port, tmp / "bare.log", dict(os.environ), tmp)
@@ -617,6 +628,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=3.0, help="closed-loop warm-up seconds (default 3)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto", help="closed-loop client")
     parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes, for the gateway and the bare endpoint alike (1)"
+    )
+    parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), default="warning", help="gateway log level"
     )
     parser.add_argument(
@@ -635,6 +649,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("rounds must be 0..9 (each round's AWB tag is a letter and a digit)")
     if not 1 <= args.duration <= 120 or not 1 <= args.warmup <= 30:
         parser.error("duration must be 1..120 s and warmup 1..30 s")
+    if not 1 <= args.workers <= 16:
+        parser.error("workers must be 1..16")
     if not 1 <= args.connections <= 1024 or not 1 <= args.rate <= 50_000:
         parser.error("connections must be 1..1024 and rate 1..50000")
     if args.loadgen == "wrk" and shutil.which("wrk") is None:
@@ -680,13 +696,14 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         f"ingest bench: {os.cpu_count()} CPUs, body {len(b''.join(loadgen.shiprocket_body_parts())) + 14} B, "
         f"closed loop {args.connections} conns × {args.duration:g} s after {args.warmup:g} s warm-up "
         f"({'wrk -t2' if use_wrk else 'loadgen.py'}), open loop {args.rate:g}/s × {args.duration:g} s (loadgen.py); "
+        f"{args.workers} worker process(es) for the gateway and for the bare endpoint; "
         f"code {code_version()}",
         flush=True,
     )
     rows: list[Row] = []
     notes: list[str] = []
 
-    bare = start_bare(tmp)
+    bare = start_bare(tmp, args.workers)
     script = write_wrk_script(tmp / "bare.lua", BARE_PATH, []) if use_wrk else None
     bare_load = Load(bare.port, BARE_PATH, [], script)
     got, _ = bench_target(bare, "bare", "B", bare_load, args)
@@ -695,7 +712,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         bare.stop()
     print("bare done", flush=True)
 
-    gateway, db, parked = start_gateway(tmp, args.log_level)
+    gateway, db, parked = start_gateway(tmp, args.log_level, args.workers)
     notes.append(f"endpoints: {parked}")
     script = write_wrk_script(tmp / "gateway.lua", GATEWAY_PATH, GATEWAY_HEADERS) if use_wrk else None
     load = Load(gateway.port, GATEWAY_PATH, GATEWAY_HEADERS, script)

@@ -1,0 +1,66 @@
+"""The pieces of ``gateway.workers`` that run inside one process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from gateway.workers import Siblings, WakePipe, listeners
+
+
+def _pending_bytes(pipe: WakePipe) -> bytes:
+    try:
+        return os.read(pipe.read_fd, 4096)
+    except BlockingIOError:
+        return b""
+
+
+async def test_a_burst_of_pokes_in_one_loop_turn_writes_one_byte() -> None:
+    pipe = WakePipe.create()
+    for _ in range(50):
+        pipe.poke()
+    assert _pending_bytes(pipe) == b""  # written on the next turn, not inline
+    await asyncio.sleep(0)
+    assert _pending_bytes(pipe) == b"\0"
+    pipe.poke()
+    await asyncio.sleep(0)
+    pipe.poke()
+    await asyncio.sleep(0)
+    assert _pending_bytes(pipe) == b"\0\0"
+
+
+async def test_a_full_pipe_drops_the_poke_and_drain_empties_it() -> None:
+    pipe = WakePipe.create()
+    while True:
+        try:
+            os.write(pipe.write_fd, b"\0" * 4096)
+        except BlockingIOError:
+            break
+    pipe.poke()
+    await asyncio.sleep(0)  # no error: a wake is pending anyway
+    pipe.drain()
+    assert _pending_bytes(pipe) == b""
+
+
+async def test_only_a_worker_that_does_not_dispatch_wakes_the_one_that_does() -> None:
+    pipe = WakePipe.create()
+    Siblings(index=0, pipe=pipe, parent=os.getpid(), dispatching=0).wake()
+    Siblings(index=1, pipe=pipe, parent=os.getpid(), dispatching=None).wake()
+    await asyncio.sleep(0)
+    assert _pending_bytes(pipe) == b""
+    Siblings(index=1, pipe=pipe, parent=os.getpid(), dispatching=0).wake()
+    await asyncio.sleep(0)
+    assert _pending_bytes(pipe) == b"\0"
+
+
+def test_listeners_share_one_port_picked_by_the_first() -> None:
+    socks = listeners("127.0.0.1", 0, 3)
+    try:
+        ports = {s.getsockname()[1] for s in socks}
+        assert len(ports) == 1 and ports != {0}
+        with socket.create_connection(("127.0.0.1", ports.pop()), timeout=5):
+            pass  # one of them accepts into its backlog
+    finally:
+        for s in socks:
+            s.close()
