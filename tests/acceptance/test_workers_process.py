@@ -10,8 +10,10 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
+from pgsupport import create_database, drop_database, dsn, new_name, require_postgres, run_sync
 from procs import GatewayProcess
 from sinks import SinkFactory
 from support import BETA_ROUTES, CREDENTIALS
@@ -68,11 +70,40 @@ async def post_spread(url: str, count: int, start: int = 0) -> list[str]:
     return ids
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """``None``: the SQLite file ``configure`` writes; else a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield None
+        return
+    require_postgres()
+    name = new_name("gw_workers")
+    run_sync(lambda: create_database(name))
+    try:
+        yield dsn(name)
+    finally:
+        run_sync(lambda: drop_database(name))
+
+
+async def stored_notifications(workdir: Path, store_url: str | None) -> int:
+    if store_url is None:
+        with sqlite3.connect(workdir / "data" / "gateway.db") as conn:
+            return int(conn.execute("SELECT count(*) FROM notifications").fetchone()[0])
+    conn = await asyncpg.connect(store_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM notifications"))
+    finally:
+        await conn.close()
+
+
 async def test_two_workers_accept_on_one_port_and_every_webhook_is_delivered_once(
-    workdir: Path, workers_process: GatewayProcess, make_sink: SinkFactory
+    workdir: Path, workers_process: GatewayProcess, make_sink: SinkFactory, store_url: str | None
 ) -> None:
     sink = await make_sink()
     configure(workdir, sink, timeout="5s", lease="10s")
+    if store_url is not None:
+        config = (workdir / "gateway.toml").read_text()
+        (workdir / "gateway.toml").write_text(config.replace("sqlite:///data/gateway.db", store_url))
     workers_process.start()
     accepted = await post_spread(workers_process.url, 200)
 
@@ -82,8 +113,7 @@ async def test_two_workers_accept_on_one_port_and_every_webhook_is_delivered_onc
     assert by_worker == {0, 1}  # both processes took webhooks
     sent_by = {e.get("worker") for e in events(workers_process) if e["event"] == "delivery.succeeded"}
     assert sent_by == {0}  # and one of them sends, so endpoint limits hold for the gateway
-    with sqlite3.connect(workdir / "data" / "gateway.db") as conn:
-        assert conn.execute("SELECT count(*) FROM notifications").fetchone()[0] == 200
+    assert await stored_notifications(workdir, store_url) == 200
 
 
 async def test_sigterm_to_the_parent_stops_every_worker_and_exits_0(workers_process: GatewayProcess) -> None:
