@@ -23,6 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import fanout  # noqa: E402
+import fanout_procs as procs  # noqa: E402
 import ingest as bench  # noqa: E402
 import ingest_pg  # noqa: E402
 import loadgen  # noqa: E402
@@ -38,19 +39,19 @@ BATCH = 2000
 
 
 async def build_backlog_pg(url: str, routes_dir: Path, notifications: int, tag: str) -> None:
-    routes = load_routes(routes_dir).get(fanout.ORG)
+    routes = load_routes(routes_dir).get(procs.ORG)
     assert routes is not None
     prefix, suffix = loadgen.shiprocket_body_parts()
     store = PostgresStore(url)
     await store.open()
     try:
-        await store.sync_file_endpoints(fanout.ORG, routes.endpoints)
+        await store.sync_file_endpoints(procs.ORG, routes.endpoints)
         for start in range(0, notifications, BATCH):
             jobs = []
             for i in range(start, min(start + BATCH, notifications)):
                 events = shiprocket.parse(orjson.loads(prefix + loadgen.awb(tag, 0, i).encode() + suffix)).events
                 ids = [new_event_id() for _ in events]
-                jobs.append(IngestJob(org=fanout.ORG, events=events, event_ids=ids, received_at=time.time()))
+                jobs.append(IngestJob(org=procs.ORG, events=events, event_ids=ids, received_at=time.time()))
             for outcome in await store.ingest(jobs):
                 if isinstance(outcome, BaseException):
                     raise outcome
@@ -64,19 +65,19 @@ def phase_pg(tmp: Path, sink: bench.Server, processes: int, args: argparse.Names
     ingest_pg.pg_admin(f"CREATE DATABASE {database}")
     try:
         workdir = tmp / database
-        fanout.write_gateway_files(workdir, sink, args.endpoints, args)
+        procs.write_gateway_files(workdir, sink, args.endpoints, args)
         config = workdir / "gateway.toml"
         lines = [f'url = "{url}"' if ln.startswith("url = ") else ln for ln in config.read_text().splitlines()]
         config.write_text("\n".join(lines) + "\n")
         started = time.perf_counter()
         asyncio.run(build_backlog_pg(url, workdir / "routes", args.notifications, f"F{processes}"))
         print(f"  pg×{processes}: backlog built in {time.perf_counter() - started:.1f} s", flush=True)
-        fanout.sink_reset(sink)
+        procs.sink_reset(sink)
         mark = args.notifications * args.endpoints
         pg0 = ingest_pg.postgres_cpu_seconds()
-        gateways = [fanout.start_gateway(workdir, f"gateway-pg{processes}-{i}") for i in range(processes)]
+        gateways = [procs.start_gateway(workdir, f"gateway-pg{processes}-{i}") for i in range(processes)]
         try:
-            row = fanout.drain(sink, gateways[0], f"pg×{processes}", mark, fanout.drain_timeout(mark))
+            row = procs.drain(sink, gateways[0], f"pg×{processes}", mark, procs.drain_timeout(mark))
             gw = sum(bench.tree_cpu_seconds(g.pid) for g in gateways)
             pg = ingest_pg.postgres_cpu_seconds() - pg0  # before the stop: backends take their CPU with them
         finally:
@@ -91,7 +92,7 @@ def phase_pg(tmp: Path, sink: bench.Server, processes: int, args: argparse.Names
 
 
 def run(args: argparse.Namespace, tmp: Path) -> int:
-    sink = fanout.start_sink(tmp)
+    sink = procs.start_sink(tmp)
     rows: list[tuple[str, float, str]] = []
     mark = args.notifications * args.endpoints
     drained, _ = fanout.phase_drain(tmp, sink, "sqlite", "sqlite×1", args.endpoints, args.notifications, mark, args)

@@ -165,7 +165,7 @@ def bench_setup(
     return Result(
         setup=name,
         processes=len(servers),
-        rps=sum(float(r["rps"]) for r in runs),  # type: ignore[arg-type]
+        rps=sum(float(str(r["rps"])) for r in runs),
         p50_ms=max(float(r["p50_ms"]) for r in runs),  # type: ignore[arg-type]
         p99_ms=max(float(r["p99_ms"]) for r in runs),  # type: ignore[arg-type]
         errors=sum(int(r["errors"]) + int(r["non2xx"]) for r in runs),  # type: ignore[call-overload]
