@@ -91,10 +91,12 @@ def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
     from gateway import logging as gateway_logging
     from gateway.app import create_app
     from gateway.server import run
+    from gateway.workers import Siblings
 
     gateway_logging.configure(level=settings.log.level, fmt=settings.log.format)
     if settings.server.workers == 1:
-        run(create_app(settings, routes, role=role), host=settings.server.host, port=settings.server.port)
+        app = create_app(settings, routes, role=role, siblings=Siblings.alone())
+        run(app, host=settings.server.host, port=settings.server.port)
         return 0
     if role == "dispatcher":
         print("error: server.workers > 1 needs role all or api (deliveries run in one worker)", file=sys.stderr)

@@ -12,7 +12,7 @@ Deliveries run in worker 0 only, so an endpoint's ``max_in_flight`` and
 when they accept work. Route reloads and endpoint changes reach every worker: the worker
 that made one signals the parent, which signals them all (``SIGHUP`` reloads the routes
 files, ``SIGUSR1`` re-reads the store's endpoints). ``kill -HUP`` on the parent does the
-same for an operator.
+same for an operator, and on a gateway of one process it reloads that process.
 """
 
 from __future__ import annotations
@@ -99,18 +99,23 @@ class WakePipe:
 
 @dataclass
 class Siblings:
-    """What one worker tells the others (``AppState.siblings``)."""
+    """What one worker tells the others (``AppState.siblings``). A gateway of one process
+    has none (``alone()``), but it reloads on the same signals."""
 
     index: int
-    pipe: WakePipe
-    parent: int
+    pipe: WakePipe | None
+    parent: int | None
     #: The worker that runs the dispatcher, if any does.
     dispatching: int | None = 0
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
+    @classmethod
+    def alone(cls) -> Siblings:
+        return cls(index=0, pipe=None, parent=None, dispatching=None)
+
     def wake(self) -> None:
         """New deliveries may be due: wake the dispatching worker, unless it is this one."""
-        if self.dispatching is not None and self.index != self.dispatching:
+        if self.pipe is not None and self.dispatching is not None and self.index != self.dispatching:
             self.pipe.poke()
 
     def routes_changed(self) -> None:
@@ -120,25 +125,27 @@ class Siblings:
         self._tell_parent(signal.SIGUSR1)
 
     def _tell_parent(self, signum: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.parent, signum)
+        if self.parent is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.parent, signum)
 
     def attach(self, state: AppState) -> None:
         """Listen for the others (in the lifespan, on the running loop)."""
         loop = asyncio.get_running_loop()
-        if state.dispatcher_expected:
+        pipe = self.pipe
+        if pipe is not None and state.dispatcher_expected:
 
             def woken() -> None:
-                self.pipe.drain()
+                pipe.drain()
                 state.dispatcher.wake()
 
-            loop.add_reader(self.pipe.read_fd, woken)
+            loop.add_reader(pipe.read_fd, woken)
         loop.add_signal_handler(signal.SIGHUP, self._spawn, self._reload_routes(state))
         loop.add_signal_handler(signal.SIGUSR1, self._spawn, self._reread_endpoints(state))
 
     def detach(self, state: AppState) -> None:
         loop = asyncio.get_running_loop()
-        if state.dispatcher_expected:
+        if self.pipe is not None and state.dispatcher_expected:
             loop.remove_reader(self.pipe.read_fd)
         for signum in FORWARDED:
             loop.remove_signal_handler(signum)

@@ -165,3 +165,23 @@ async def test_a_reload_through_one_worker_reaches_every_worker(workdir: Path, w
         async with httpx.AsyncClient(base_url=workers_process.url, timeout=10) as client:
             response = await client.post("/v1/gamma/webhooks/shiprocket", content=body, headers=headers)
         assert response.status_code == 200, response.text
+
+
+async def test_sighup_reloads_the_routes_of_a_single_process_gateway(
+    workdir: Path, gateway_process: GatewayProcess
+) -> None:
+    gateway_process.start()
+    (workdir / "routes" / "gamma.toml").write_text(BETA_ROUTES.replace('org = "beta"', 'org = "gamma"'))
+    assert gateway_process.proc is not None
+    gateway_process.proc.send_signal(signal.SIGHUP)
+
+    def reloaded() -> bool:
+        return any(e["event"] == "routes.reloaded" and "gamma" in str(e["orgs"]) for e in events(gateway_process))
+
+    await wait_for(reloaded, 10)
+    assert gateway_process.proc.poll() is None  # reloaded, not killed
+    headers = {"content-type": "application/json", **CREDENTIALS["beta"]["shiprocket"]}
+    body = json.dumps({"awb": "G2", "shipment_status_id": 18})
+    async with httpx.AsyncClient(base_url=gateway_process.url, timeout=10) as client:
+        response = await client.post("/v1/gamma/webhooks/shiprocket", content=body, headers=headers)
+    assert response.status_code == 200, response.text
