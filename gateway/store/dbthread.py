@@ -43,10 +43,18 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
     else:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=WriterConnection)
+        conn = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, factory=WriterConnection, timeout=10.0
+        )
         assert isinstance(conn, WriterConnection)
         conn.writer_lock = os.open(writer_lock_path(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        conn.execute("PRAGMA journal_mode=WAL")
+        # Turning a new file to WAL needs it to itself: a second worker starting at the same
+        # moment got "database is locked" at once, busy timeout or not. The lock queues them.
+        fcntl.flock(conn.writer_lock, fcntl.LOCK_EX)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            fcntl.flock(conn.writer_lock, fcntl.LOCK_UN)
     # FULL: an acknowledged event survives a power cut, not only a process crash (SPEC §10).
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA busy_timeout=10000")

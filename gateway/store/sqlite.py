@@ -70,8 +70,8 @@ def _statements(script: str) -> list[str]:
 
 
 def _apply_migrations(conn: sqlite3.Connection) -> list[int]:
-    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
-    with immediate(conn):
+    with immediate(conn):  # under the writer lock: workers starting together migrate one by one
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
         done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
         applied = []
         for migration in migrations.load("sqlite"):

@@ -102,3 +102,29 @@ def test_a_read_only_connection_has_no_writer_lock(tmp_path: Path, conn: sqlite3
     reader = connect(tmp_path / "t.db", readonly=True)
     assert getattr(reader, "writer_lock", None) is None
     close(reader)
+
+
+def _open_together(path: Path, barrier: threading.Barrier, modes: list[str], errors: list[BaseException]) -> None:
+    barrier.wait()
+    try:
+        conn = connect(path)
+        modes.append(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        close(conn)
+    except BaseException as exc:  # collected: a thread's exception would be lost
+        errors.append(exc)
+
+
+def test_two_writers_opening_a_new_file_at_once_both_get_wal(tmp_path: Path) -> None:
+    # Workers starting together: turning a new file to WAL once answered "database is locked".
+    for attempt in range(30):
+        barrier = threading.Barrier(2)
+        modes: list[str] = []
+        errors: list[BaseException] = []
+        args = (tmp_path / f"new{attempt}.db", barrier, modes, errors)
+        threads = [threading.Thread(target=_open_together, args=args) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert errors == []
+        assert modes == ["wal", "wal"]
