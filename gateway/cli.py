@@ -118,7 +118,12 @@ def _serve_workers(settings: Settings, routes: RouteTable, role: Role) -> int:
         run(app, host=settings.server.host, port=settings.server.port, sockets=[sock])
         return 0
 
-    socks = listeners(settings.server.host, settings.server.port, settings.server.workers)
+    try:
+        socks = listeners(settings.server.host, settings.server.port, settings.server.workers)
+    except OSError as exc:
+        # As one process under uvicorn: a message, and exit status 3 (start-up failure).
+        print(f"error: cannot listen on {settings.server.host}:{settings.server.port}: {exc}", file=sys.stderr)
+        return 3
     supervisor = Supervisor(settings.server.workers, worker, socks, dispatching=0 if role == "all" else None)
     return supervisor.run()
 

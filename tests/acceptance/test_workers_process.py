@@ -6,7 +6,10 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -185,3 +188,21 @@ async def test_sighup_reloads_the_routes_of_a_single_process_gateway(
     async with httpx.AsyncClient(base_url=gateway_process.url, timeout=10) as client:
         response = await client.post("/v1/gamma/webhooks/shiprocket", content=body, headers=headers)
     assert response.status_code == 200, response.text
+
+
+def test_workers_on_a_port_already_taken_exit_3_with_a_message(workdir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["serve", "--config", "gateway.toml", "--routes", "routes", "--port", str(port), "--workers", "2"]
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway.cli", *argv],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 3
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
