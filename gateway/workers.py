@@ -1,7 +1,7 @@
 """Several gateway processes behind one port: ``server.workers`` (``gateway serve --workers N``).
 
-One process is bound to one core by the GIL: on the 2-core box it ingested about 3,200
-webhooks/s with the other core half idle; two workers took 6,000/s (issue 2). So the
+One process is bound to one core by the GIL: on the 2-core box it ingested about 3,300
+webhooks/s with the box half idle; two workers took 4,500-5,100/s (issue 2). So the
 parent binds the port and forks N workers; each accepts on its own ``SO_REUSEPORT``
 listener (the kernel spreads connections over them), bound before the fork and kept open
 by the parent, so the port never closes and a restarted worker takes over its queue.
