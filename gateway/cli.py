@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -105,15 +106,19 @@ def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
 
 
 def _serve_workers(settings: Settings, routes: RouteTable, role: Role) -> int:
+    import shutil
     import socket
+    import tempfile
 
     from gateway import logging as gateway_logging
+    from gateway import metrics
     from gateway.app import create_app
     from gateway.server import run
     from gateway.workers import Siblings, Supervisor, listeners
 
     def worker(index: int, sock: socket.socket, siblings: Siblings) -> int:
         gateway_logging.configure(level=settings.log.level, fmt=settings.log.format, worker=index)
+        metrics.share_between_processes(metrics_dir)
         app = create_app(settings, routes, role=role if index == 0 else "api", siblings=siblings)
         run(app, host=settings.server.host, port=settings.server.port, sockets=[sock])
         return 0
@@ -124,8 +129,14 @@ def _serve_workers(settings: Settings, routes: RouteTable, role: Role) -> int:
         # As one process under uvicorn: a message, and exit status 3 (start-up failure).
         print(f"error: cannot listen on {settings.server.host}:{settings.server.port}: {exc}", file=sys.stderr)
         return 3
+    # Each worker's counters live here, so any worker's /metrics sums them all.
+    metrics.remove_orphaned_dirs(Path(tempfile.gettempdir()))
+    metrics_dir = Path(tempfile.mkdtemp(prefix=f"{metrics.SHARED_DIR_PREFIX}{os.getpid()}-"))
     supervisor = Supervisor(settings.server.workers, worker, socks, dispatching=0 if role == "all" else None)
-    return supervisor.run()
+    try:
+        return supervisor.run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

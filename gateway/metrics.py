@@ -1,14 +1,79 @@
-"""Prometheus metrics (SPEC §11), in a registry per app so tests and apps don't collide."""
+"""Prometheus metrics (SPEC §11), in a registry per app so tests and apps don't collide.
+
+With several worker processes (``gateway.workers``) a scrape reaches one of them, so each
+worker keeps its counters and histograms in files that every worker's ``/metrics`` sums
+(prometheus-client's multiprocess mode, the way gunicorn deployments do it). The backlog
+gauges are read from the shared store at scrape time and are never in those files.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+#: Set in a worker process by ``share_between_processes``.
+_shared_dir: Path | None = None
+#: Shared metric directories are named ``<prefix><parent pid>-<random>``.
+SHARED_DIR_PREFIX = "rms-gateway-metrics-"
+
+
+def remove_orphaned_dirs(parent: Path) -> None:
+    """Remove shared metric directories left by a gateway that was killed (its pid is gone)."""
+    for directory in parent.glob(f"{SHARED_DIR_PREFIX}*-*"):
+        pid = directory.name[len(SHARED_DIR_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(directory, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, someone else's
+
+
+def share_between_processes(directory: Path) -> None:
+    """Keep this process's metric values in ``directory`` beside its sibling workers'.
+    Call before any metric is made (the value class is chosen when a value is created)."""
+    global _shared_dir
+    _shared_dir = directory
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)  # where the value files go
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+
+
+class _Backlog(Collector):
+    """Per-endpoint backlog gauges, replaced at each scrape from the store's numbers."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, int, float]] = []
+
+    def collect(self) -> Iterator[Metric]:
+        count = GaugeMetricFamily(
+            "gateway_endpoint_backlog",
+            "Deliveries waiting (pending or parked) per endpoint.",
+            labels=["org", "endpoint"],
+        )
+        age = GaugeMetricFamily(
+            "gateway_endpoint_oldest_pending_age_seconds",
+            "Age of the oldest waiting (pending or parked) delivery per endpoint; 0 when none.",
+            labels=["org", "endpoint"],
+        )
+        for org, endpoint, waiting, oldest_age in self.rows:
+            count.add_metric([org, endpoint], waiting)
+            age.add_metric([org, endpoint], oldest_age)
+        yield count
+        yield age
+
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 #: End to end includes retries: seconds up to the three days of the retry schedule.
@@ -58,18 +123,9 @@ class Metrics:
         )
         # Set from the store at scrape time (see gateway/api/health.py), so every process
         # sharing a store reports the same numbers.
-        self.backlog = Gauge(
-            "gateway_endpoint_backlog",
-            "Deliveries waiting (pending or parked) per endpoint.",
-            ["org", "endpoint"],
-            registry=self.registry,
-        )
-        self.oldest_pending_age = Gauge(
-            "gateway_endpoint_oldest_pending_age_seconds",
-            "Age of the oldest waiting (pending or parked) delivery per endpoint; 0 when none.",
-            ["org", "endpoint"],
-            registry=self.registry,
-        )
+        self._backlog = _Backlog()
+        self.scrape_registry = CollectorRegistry(auto_describe=True)
+        self.scrape_registry.register(self._backlog)
         self.proxy_calls_total = Counter(
             "gateway_proxy_calls_total",
             "Aggregator proxy calls by aggregator, operation and outcome.",
@@ -106,11 +162,10 @@ class Metrics:
     def set_backlog(self, rows: Iterable[tuple[str, str, int, float | None]], now: float) -> None:
         """Replace the per-endpoint backlog gauges: ``(org, endpoint, count, oldest_created_at)``;
         endpoints no longer listed disappear."""
-        self.backlog.clear()
-        self.oldest_pending_age.clear()
-        for org, endpoint, count, oldest in rows:
-            self.backlog.labels(org, endpoint).set(count)
-            self.oldest_pending_age.labels(org, endpoint).set(max(now - oldest, 0.0) if oldest is not None else 0.0)
+        self._backlog.rows = [
+            (org, endpoint, count, max(now - oldest, 0.0) if oldest is not None else 0.0)
+            for org, endpoint, count, oldest in rows
+        ]
 
     def delivery(self, org: str, endpoint: str, outcome: str, seconds: float) -> None:
         self._child(self.deliveries_total, org, endpoint, outcome).inc()
@@ -126,4 +181,9 @@ class Metrics:
         self.webhooks_total.labels(org, source, "rejected").inc()
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if _shared_dir is None:
+            counted = self.registry
+        else:
+            counted = CollectorRegistry()
+            MultiProcessCollector(counted, path=str(_shared_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(counted) + generate_latest(self.scrape_registry)

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from pgsupport import create_database, drop_database, dsn, new_name, require_postgres, run_sync
 from procs import GatewayProcess
+from prometheus_client.parser import text_string_to_metric_families
 from sinks import SinkFactory
 from support import BETA_ROUTES, CREDENTIALS
 from test_delivery_process import HEADERS, configure, received_ids, wait_for
@@ -99,6 +100,20 @@ async def stored_notifications(workdir: Path, store_url: str | None) -> int:
         await conn.close()
 
 
+async def scrape(url: str) -> dict[tuple[str, tuple[str, ...]], float]:
+    """``/metrics`` on a new connection, as ``{(sample name, label values): value}``."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    samples: dict[tuple[str, tuple[str, ...]], float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            order = ("org", "source", "endpoint", "outcome")
+            labels = tuple(sample.labels[k] for k in order if k in sample.labels)
+            samples[(sample.name, labels)] = sample.value
+    return samples
+
+
 async def test_two_workers_accept_on_one_port_and_every_webhook_is_delivered_once(
     workdir: Path, workers_process: GatewayProcess, make_sink: SinkFactory, store_url: str | None
 ) -> None:
@@ -117,6 +132,11 @@ async def test_two_workers_accept_on_one_port_and_every_webhook_is_delivered_onc
     sent_by = {e.get("worker") for e in events(workers_process) if e["event"] == "delivery.succeeded"}
     assert sent_by == {0}  # and one of them sends, so endpoint limits hold for the gateway
     assert await stored_notifications(workdir, store_url) == 200
+    for _ in range(6):  # whichever worker answers the scrape, it counts every worker's work
+        scraped = await scrape(workers_process.url)
+        assert scraped[("gateway_webhooks_total", ("acme", "shiprocket", "accepted"))] == 200
+        assert scraped[("gateway_deliveries_total", ("acme", "all", "delivered"))] == 200
+        assert scraped[("gateway_ingest_seconds_count", ("shiprocket",))] == 200
 
 
 async def test_sigterm_to_the_parent_stops_every_worker_and_exits_0(workers_process: GatewayProcess) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
+from gateway.metrics import SHARED_DIR_PREFIX, remove_orphaned_dirs
 from gateway.workers import Siblings, WakePipe, listeners
 
 
@@ -64,3 +68,17 @@ def test_listeners_share_one_port_picked_by_the_first() -> None:
     finally:
         for s in socks:
             s.close()
+
+
+def test_shared_metric_dirs_of_dead_gateways_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f"{SHARED_DIR_PREFIX}{dead.pid}-abc"
+    mine = tmp_path / f"{SHARED_DIR_PREFIX}{os.getpid()}-def"
+    unrelated = tmp_path / "rms-gateway-metrics-notapid-x"
+    for d in (orphan, mine, unrelated):
+        d.mkdir()
+        (d / "counter_1.db").write_bytes(b"\0")
+    remove_orphaned_dirs(tmp_path)
+    assert not orphan.exists()
+    assert mine.exists() and unrelated.exists()
