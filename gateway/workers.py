@@ -232,6 +232,9 @@ class Supervisor:
                 os._exit(code)
         self.children[pid] = index
         log.info("worker.started", worker=index, pid=pid)
+        if self.stopping:  # SIGTERM came while forking: this one was not told yet
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
 
     def _child(self, index: int, parent: int) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
