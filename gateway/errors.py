@@ -8,6 +8,7 @@ Our exception hierarchy:
     x Unauthorized             401 bad or missing credentials
     x NotFound                 404 unknown org, shipment, return, ...
     x Conflict                 409 e.g. changing a file-owned endpoint
+      x InProgress             409 with Retry-After: the same generation is under way elsewhere
     x PayloadTooLarge          413 body over the cap
     x Unprocessable            422 parses, but lacks what identifies a shipment; field errors
   + StoreUnavailable           503 with Retry-After; nothing is acknowledged
@@ -54,6 +55,12 @@ class NotFound(ProblemError):
 class Conflict(ProblemError):
     status = 409
     title = "Conflict"
+
+
+class InProgress(Conflict):
+    """The same work is under way in another request (another process): retry shortly."""
+
+    retry_after_seconds: ClassVar[int] = 5
 
 
 class PayloadTooLarge(ProblemError):

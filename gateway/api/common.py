@@ -39,7 +39,9 @@ def problem(
 
 
 def problem_from(exc: ProblemError) -> Response:
-    return problem(exc.status, exc.title, exc.detail, errors=exc.errors)
+    retry_after = getattr(exc, "retry_after_seconds", None)
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else None
+    return problem(exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

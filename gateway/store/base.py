@@ -225,6 +225,17 @@ class Store(Protocol):
         """
         ...
 
+    async def claim_label(
+        self, org: str, kind: str, order_number: str, shipment_code: str, token: str, now: float, until: float
+    ) -> bool:
+        """Take the right to generate this label or return AWB until ``until``; ``False``
+        while another token's claim has not run out (another process is generating it)."""
+        ...
+
+    async def release_label_claim(self, org: str, kind: str, order_number: str, shipment_code: str, token: str) -> None:
+        """Give back ``token``'s claim (another token's is left alone)."""
+        ...
+
 
 # --- delivery (the dispatcher's side of the outbox) -------------------------------------
 

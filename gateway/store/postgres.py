@@ -412,3 +412,13 @@ class PostgresStore:
         return await self._tx(
             lambda conn: postgres_labels.save_label(conn, org, kind, order_number, shipment_code, order_id, result, now)
         )
+
+    async def claim_label(
+        self, org: str, kind: str, order_number: str, shipment_code: str, token: str, now: float, until: float
+    ) -> bool:
+        async with self.pool.acquire() as conn:
+            return await postgres_labels.claim_label(conn, org, kind, order_number, shipment_code, token, now, until)
+
+    async def release_label_claim(self, org: str, kind: str, order_number: str, shipment_code: str, token: str) -> None:
+        async with self.pool.acquire() as conn:
+            await postgres_labels.release_label_claim(conn, org, kind, order_number, shipment_code, token)

@@ -290,6 +290,38 @@ class SqliteStore:
 
         return await self._writer.run(tx)
 
+    async def claim_label(
+        self, org: str, kind: str, order_number: str, shipment_code: str, token: str, now: float, until: float
+    ) -> bool:
+        def tx(conn: sqlite3.Connection) -> bool:
+            with immediate(conn, durable=False):  # lost with the power: the claim just ends early
+                conn.execute(
+                    "INSERT INTO label_claims (org, kind, order_number, shipment_code, token, until) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org, kind, order_number, shipment_code) DO UPDATE "
+                    "SET token = excluded.token, "
+                    "until = excluded.until WHERE label_claims.until <= ?",
+                    (org, kind, order_number, shipment_code, token, until, now),
+                )
+                holder = conn.execute(
+                    "SELECT token FROM label_claims WHERE org = ? AND kind = ? AND order_number = ? "
+                    "AND shipment_code = ?",
+                    (org, kind, order_number, shipment_code),
+                ).fetchone()
+            return bool(holder is not None and holder[0] == token)
+
+        return await self._writer.run(tx)
+
+    async def release_label_claim(self, org: str, kind: str, order_number: str, shipment_code: str, token: str) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            with immediate(conn, durable=False):
+                conn.execute(
+                    "DELETE FROM label_claims WHERE org = ? AND kind = ? AND order_number = ? AND shipment_code = ? "
+                    "AND token = ?",
+                    (org, kind, order_number, shipment_code, token),
+                )
+
+        await self._writer.run(tx)
+
     async def save_return(self, record: ReturnRecord) -> tuple[ReturnRecord, bool]:
         return await self._writer.run(lambda conn: sqlite_returns.save_return(conn, record))
 

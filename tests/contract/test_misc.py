@@ -47,3 +47,15 @@ async def test_labels_first_result_wins(store: Store) -> None:
     ret = {"awb": "R1"}
     assert await store.save_label("acme", "return_awb", "ORD1", "", None, ret, T0) == (ret, True)
     assert await store.label("acme", "return_awb", "ORD1", "") == ret
+
+
+async def test_a_label_claim_is_held_until_released_or_run_out(store: Store) -> None:
+    key = ("acme", "return_awb", "RET-1", "")
+    assert await store.claim_label(*key, "tok-a", T0, T0 + 60)
+    assert not await store.claim_label(*key, "tok-b", T0 + 1, T0 + 61)  # another process is at it
+    assert await store.claim_label("acme", "label", "RET-1", "", "tok-b", T0 + 1, T0 + 61)  # other keys are free
+    await store.release_label_claim(*key, "tok-b")  # not the holder: changes nothing
+    assert not await store.claim_label(*key, "tok-b", T0 + 2, T0 + 62)
+    assert await store.claim_label(*key, "tok-c", T0 + 60, T0 + 120)  # the holder died: it ran out
+    await store.release_label_claim(*key, "tok-c")
+    assert await store.claim_label(*key, "tok-d", T0 + 61, T0 + 121)

@@ -193,3 +193,32 @@ async def test_no_configured_secret_reaches_the_logs(
     text = repr(events) + caplog.text
     for secret in (*SECRETS, *(t.removeprefix("Bearer ") for t in tokens if t)):
         assert secret not in text
+
+
+async def test_a_generation_under_way_in_another_process_answers_409_and_books_nothing(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    async with proxy_env(tmp_path, clock) as env:
+        store, now = env.gw.state.store, clock.now()
+        # Another worker took the claim and is asking the aggregator right now.
+        assert await store.claim_label("acme", "return_awb", "RET-2001", "R1", "other-worker", now, now + 60)
+        busy = await env.post("return-awbs", return_body())
+        assert busy.status_code == 409, busy.text
+        assert busy.headers["retry-after"] == "5"
+        assert busy.headers["content-type"].startswith("application/problem+json")
+        assert env.shiprocket.calls == []
+        await store.release_label_claim("acme", "return_awb", "RET-2001", "R1", "other-worker")
+        done = await env.post("return-awbs", return_body())
+        assert done.status_code == 200, done.text
+        assert "idempotent-replayed" not in done.headers  # generated now, by this request
+        # Our own claim is given back once the result is stored.
+        assert await store.claim_label("acme", "return_awb", "RET-2001", "R1", "later", now, now + 60)
+
+
+async def test_a_holder_that_died_frees_the_key_when_its_claim_runs_out(tmp_path: Path, clock: ManualClock) -> None:
+    async with proxy_env(tmp_path, clock) as env:
+        store, now = env.gw.state.store, clock.now()
+        assert await store.claim_label("acme", "return_awb", "RET-2001", "R1", "dead-worker", now, now + 60)
+        assert (await env.post("return-awbs", return_body())).status_code == 409
+        clock.advance(61)
+        assert (await env.post("return-awbs", return_body())).status_code == 200
