@@ -259,7 +259,8 @@ for _path, _summary, _body in (
             tag="proxy",
             body=_body,
             responses={200: s.ShipmentResult},
-            problems=(*PROXY_PROBLEMS, 413, STORE),
+            # 409: the same generation is under way in another process (Retry-After).
+            problems=(*PROXY_PROBLEMS, 409, 413, STORE),
             security=API_KEY,
         ),
     )
@@ -286,7 +287,7 @@ register(
         tag="returns",
         body=returns.CreateReturnOrder,
         responses={200: s.ReturnOrder, 201: s.ReturnOrder},
-        problems=(*PROXY_PROBLEMS, 413, STORE),
+        problems=(*PROXY_PROBLEMS, 409, 413, STORE),
         security=API_KEY,
     ),
 )
