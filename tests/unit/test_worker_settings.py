@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli import main
 from gateway.configfiles import ConfigError
 from gateway.settings import load_settings
 
@@ -23,3 +24,11 @@ def test_workers_default_to_one_and_the_flag_beats_the_environment_and_the_file(
 def test_a_bad_worker_count_names_the_field(tmp_path: Path, value: str) -> None:
     with pytest.raises(ConfigError, match=r"server\.workers"):
         load_settings(None, {"GATEWAY_SERVER_WORKERS": value})
+
+
+def test_a_dispatcher_only_gateway_refuses_several_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "routes").mkdir()
+    (tmp_path / "gateway.toml").write_text('[log]\nformat = "json"\n')
+    argv = ["serve", "--config", str(tmp_path / "gateway.toml"), "--routes", str(tmp_path / "routes")]
+    assert main([*argv, "--role", "dispatcher", "--workers", "2"]) == 2
+    assert "needs role all or api" in capsys.readouterr().err
