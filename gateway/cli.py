@@ -94,14 +94,14 @@ def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
     from gateway.server import run
     from gateway.workers import Siblings
 
+    if settings.server.workers > 1 and role == "dispatcher":
+        print("error: server.workers > 1 needs role all or api (deliveries run in one worker)", file=sys.stderr)
+        return 2
     gateway_logging.configure(level=settings.log.level, fmt=settings.log.format)
     if settings.server.workers == 1:
         app = create_app(settings, routes, role=role, siblings=Siblings.alone())
         run(app, host=settings.server.host, port=settings.server.port)
         return 0
-    if role == "dispatcher":
-        print("error: server.workers > 1 needs role all or api (deliveries run in one worker)", file=sys.stderr)
-        return 2
     return _serve_workers(settings, routes, role)
 
 
