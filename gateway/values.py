@@ -124,6 +124,10 @@ _US_MERIDIEM = re.compile(
 # Unpadded numbers, year first (2025-1-1 9:05:00) or day first as in India (1/1/2025 10:00).
 _YEAR_FIRST = re.compile(r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _DAY_FIRST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+#: Epoch seconds (or milliseconds) with a fraction, as JavaScript and Python relays print them.
+_EPOCH_FRACTION = re.compile(r"^\d{9,}\.\d+$")
+#: Zone names seen after a time; others (PST, EST, ...) are ambiguous or never sent here.
+_ZONE_NAMES: dict[str, timezone] = {"IST": IST, "UTC": UTC, "GMT": UTC}
 _MONTH_NAME = re.compile(r"[A-Za-z]{3}")
 _WORDY_SEPARATORS = str.maketrans({"-": " ", ",": " "})
 #: Layouts with a month name, tried after dashes and commas became spaces (01-Jan-2025 10:00,
@@ -192,7 +196,7 @@ def timestamp(value: Any) -> datetime | None:
     fast = _fixed_layouts(s)
     if fast is not None:
         return fast
-    if s.isdigit() and len(s) >= 9:
+    if (s.isdigit() and len(s) >= 9) or _EPOCH_FRACTION.match(s):
         return _epoch(float(s))
     iso = s[:-1] + "+00:00" if s.endswith(("Z", "z")) else s
     try:
@@ -213,7 +217,22 @@ def timestamp(value: Any) -> datetime | None:
             return datetime(int(year), int(month), int(day), h, int(minute), int(second or 0), tzinfo=IST)
         except ValueError:
             return None
-    return _rarer_layouts(s)
+    return _rarer_layouts(s) or _zone_named(s)
+
+
+def _zone_named(s: str) -> datetime | None:
+    """A time followed by a zone name (``2025-03-14 09:12:40 IST``): ClickPost documents its
+    times as "IST", and Indian panels print the word after the time."""
+    head, _, name = s.rpartition(" ")
+    zone = _ZONE_NAMES.get(name.upper())
+    if zone is None or not head.strip():
+        return None
+    read = timestamp(head)
+    # Only a time written without an offset takes the name's: "+05:30 IST" says it twice,
+    # and a disagreement would have to be guessed at.
+    if read is None or read.tzinfo is not IST:
+        return None
+    return read.replace(tzinfo=zone)
 
 
 def _rarer_layouts(s: str) -> datetime | None:

@@ -59,6 +59,14 @@ TIME_FIELDS: tuple[str, ...] = ("notificationUpdateTime", "statusTime", "timesta
 FORWARD_AWB_FIELDS: tuple[str, ...] = ("forwardAwb", "awb", "awbNumber", "awb_number")
 
 _SEPARATORS = re.compile(r"[\s\-]+")
+_RETURN_PREFIX = "RETURN_"
+#: Types a ``RETURN_`` prefix cannot turn into a return type: ``UNKNOWN`` says nothing, and
+#: the RTO names belong to a forward leg coming back, not to a customer's return.
+_NOT_GENERIC: frozenset[NotificationType] = frozenset(
+    {_T.UNKNOWN, _T.RTO, _T.RTO_IN_TRANSIT, _T.RTO_OUT_FOR_DELIVERY, _T.RTO_DELIVERED}
+)
+#: ``shipmentType`` spellings other than the contract's two.
+_SHIPMENT_TYPE_ALIASES: dict[str, ShipmentType] = {"REVERSE": ShipmentType.RETURN, "RVP": ShipmentType.RETURN}
 
 
 def type_key(value: Any) -> str | None:
@@ -73,7 +81,19 @@ def normalize(value: Any) -> NotificationType:
         return _T.UNKNOWN
     if key in ALIASES:
         return ALIASES[key]
-    return _T(key) if key in _T.__members__ else _T.UNKNOWN
+    if key in _T.__members__:
+        return _T(key)
+    return _returned_generic(key) or _T.UNKNOWN
+
+
+def _returned_generic(key: str) -> NotificationType | None:
+    """``RETURN_IN_TRANSIT`` and the like: a generic type named for a return leg, which SPEC §6
+    writes as the generic name with ``shipmentType`` RETURN."""
+    rest = key.removeprefix(_RETURN_PREFIX)
+    if rest == key or rest not in _T.__members__:
+        return None
+    found = _T(rest)
+    return None if found in _NOT_GENERIC else found
 
 
 def parse(body: Any) -> ParseResult:
@@ -119,11 +139,15 @@ def parse(body: Any) -> ParseResult:
                 return_order_id=return_order_id,
                 forward_order_code=first_text(body, "forwardOrderCode", "forwardOrderId"),
                 forward_shipment_code=text(body.get("forwardShipmentCode")),
-                courier_name=text(body.get("carrierName")),
-                transporter=text(return_info.get("carrierName")),
+                # The contract's names first, then the RMS standard push's (increff.md §5.1),
+                # which relays of RMS's own output send on.
+                courier_name=first_text(body, "carrierName", "courierName"),
+                transporter=first_text(return_info, "carrierName", "transporter"),
+                return_order_time=timestamp(return_info.get("returnOrderTime")),
                 warehouse_code=text(body.get("warehouseCode")),
                 items=_items(body.get("items")) or _items(body.get("lineItems")),
-                aggregator_name=text(body.get("logisticAggregatorName")),
+                aggregator_name=text(body.get("logisticAggregatorName"))
+                or text(mapping(body.get("logisticAggregatorInfo")).get("logisticAggregatorName")),
                 raw=body,
             ),
         )
@@ -136,11 +160,13 @@ def _shipment_type(
     notification_type: NotificationType,
     key: str | None,
 ) -> ShipmentType:
-    if key in RETURN_ALIASES:
+    if key in RETURN_ALIASES or (key is not None and _returned_generic(key) is not None):
         return ShipmentType.RETURN
     declared = (text(body.get("shipmentType")) or "").upper()
     if declared in ShipmentType.__members__:
         return ShipmentType(declared)
+    if declared in _SHIPMENT_TYPE_ALIASES:
+        return _SHIPMENT_TYPE_ALIASES[declared]
     # shipmentType is mandatory in the contract; when a sender omits it, infer rather than reject.
     if return_info or notification_type in _RETURN_ONLY:
         return ShipmentType.RETURN

@@ -23,6 +23,8 @@ AGGREGATOR_NAME = "SHIPROCKET"
 #: Panel test pings carry the form's placeholder text ("Enter your channel order id").
 _PING_PREFIX = "enter your"
 _PING_FIELDS = ("channel_order_id", "channel")
+#: Where the status text may be, in the order it is trusted; the first present is also ``rawStatus``.
+_LABEL_FIELDS = ("shipment_status", "current_status", "sr-status-label")
 #: Extra values worth keeping next to the event; none of them is a credential.
 _META_FIELDS = ("sr_order_id", "channel_id", "etd", "awb_assigned_date", "pod_status", "qc_failure_reason")
 
@@ -64,7 +66,7 @@ def parse(body: Any) -> ParseResult:
                 source=SOURCE,
                 notification_type=status.notification_type,
                 shipment_type=status.shipment_type,
-                raw_status=first_text(body, "shipment_status", "current_status"),
+                raw_status=first_text(body, *_LABEL_FIELDS),
                 raw_code=status.raw_code,
                 status_time=status_time,
                 status_time_raw=time_raw,
@@ -89,13 +91,16 @@ def classify(body: Mapping[str, Any], newest: Scan | None = None) -> Status:
     found = _by_code(body.get("shipment_status_id"), is_return)
     if found is None and newest is not None:
         found = _by_code(newest.scan.get("sr-status"), is_return)
-    for key in ("shipment_status", "current_status"):
+    if found is None:
+        # Some senders flatten the newest scan into the body: its code and label at the top.
+        found = _by_code(body.get("sr-status"), is_return)
+    for key in _LABEL_FIELDS:
         if found is None:
             found = _by_label(body.get(key), is_return)
     if found is not None:
         return found
     leg = ShipmentType.RETURN if is_return else ShipmentType.FORWARD
-    return Status(NotificationType.UNKNOWN, leg, first_text(body, "shipment_status", "current_status"))
+    return Status(NotificationType.UNKNOWN, leg, first_text(body, *_LABEL_FIELDS))
 
 
 def newest_scan(scans: Any) -> Scan | None:

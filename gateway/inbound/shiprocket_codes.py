@@ -153,6 +153,19 @@ STATUS_LABELS: dict[str, int] = {
     "UNTRACEABLE": 76,
     "ISSUE RELATED TO THE RECIPIENT": 77,
     "REACHED BACK AT SELLER CITY": 78,
+    # Spellings seen in Shiprocket's panel and current_status: a sub-status after a dash,
+    # a word dropped, a typo kept.
+    "IN TRANSIT-EN-ROUTE": 18,
+    "IN TRANSIT-AT DESTINATION HUB": 38,
+    "REACHED DESTINATION HUB": 38,
+    "UNDELIVERED-1ST ATTEMPT": 21,
+    "UNDELIVERED-2ND ATTEMPT": 21,
+    "UNDELIVERED-3RD ATTEMPT": 21,
+    "SELF FULFILED": 43,  # sic
+    # Order-status names (domain.md §1.4) where they differ from the shipment-status labels.
+    "READY TO SHIP": 2,  # label generated
+    "PICKUP QUEUE": 4,
+    "DELIVERY DELAYED": 22,
 }
 
 #: Return labels of the order-status family, seen in ``current_status`` text (domain.md §6.1).
@@ -170,4 +183,6 @@ RETURN_LABELS: dict[str, NotificationType] = {
     "RETURN RECEIVED": _T.RETURN_DELIVERED,
     "RETURN CANCELLED": _T.RETURN_CANCELLED,
     "RETURN PICKUP CANCELLED": _T.RETURN_CANCELLED,
+    # Like 16 "Cancellation Requested": held until the cancellation is decided.
+    "RETURN CANCELLATION REQUESTED": _T.SHIPMENT_STUCK,
 }

@@ -127,6 +127,8 @@ _AWB_FIELDS = ("awbno", "awb", "awb_number", "waybill")
 _CODE_FIELDS = ("current_status_code", "shipment_status")
 #: Descriptions to fall back on when ``current_status`` is absent or unknown.
 _DESCRIPTION_FIELDS = ("current_status_desc", "scans_current_status")
+#: The event's own time, in order: the panel shape may carry only the current scan's time.
+_TIME_FIELDS = ("status_time", "scans_current_status_time")
 #: Extra values worth keeping next to the event; none of them is a credential.
 _META_FIELDS = ("carrier_id", "tracking_url", "current_status_desc", "reverse_tracking_number")
 
@@ -136,12 +138,20 @@ def parse(body: Any) -> ParseResult:
         raise Unidentifiable("Shipway webhook body must be a JSON object")
     feed = body.get("status_feed")
     if isinstance(feed, (list, Mapping)):
-        return _batch(list(feed.values()) if isinstance(feed, Mapping) else feed)
+        return _batch(_entries(feed))
     if _awb(body) is None:
         if "status_feed" not in body and "order_id" in body and "current_status" in body:
             return ParseResult.test_ping()
         raise Unidentifiable("Shipway webhook has no readable awbno and no status_feed")
     return ParseResult(events=(_event(body),))
+
+
+def _entries(feed: list[Any] | Mapping[str, Any]) -> list[Any]:
+    """``status_feed`` as a list: an object is either keyed "0", "1", ... (PHP's arrays) or a
+    lone entry sent without its list, told apart by the entry's own AWB field."""
+    if isinstance(feed, list):
+        return feed
+    return [feed] if _awb(feed) is not None else list(feed.values())
 
 
 def _batch(feed: list[Any]) -> ParseResult:
@@ -228,9 +238,10 @@ def _field(entry: Mapping[str, Any], key: str) -> str | None:
 def _status_time(entry: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
     # A present but unreadable status_time is still this event's time: it is kept raw rather
     # than replaced by a scan's time, which may belong to an earlier status.
-    raw = _field(entry, "status_time")
-    if raw is not None:
-        return raw, timestamp(raw)
+    for key in _TIME_FIELDS:
+        raw = _field(entry, key)
+        if raw is not None:
+            return raw, timestamp(raw)
     scans = entry.get("scans")
     if not isinstance(scans, (list, Mapping)):
         scans = mapping(entry.get("api_input")).get("scans")

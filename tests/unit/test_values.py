@@ -131,3 +131,27 @@ def test_text_reads_ids_exactly_and_sentinels_as_absent(raw: object, expected: s
 )
 def test_integer(raw: object, expected: int | None) -> None:
     assert integer(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2025-03-14 09:12:40 IST", datetime(2025, 3, 14, 9, 12, 40, tzinfo=IST)),
+        ("14 03 2025 09:12:40 IST", datetime(2025, 3, 14, 9, 12, 40, tzinfo=IST)),
+        ("2025-03-14T09:12:40.000 ist", datetime(2025, 3, 14, 9, 12, 40, tzinfo=IST)),
+        ("2025-03-14 03:42:40 UTC", UTC_TIME),
+        ("14-Mar-2025 03:42:40 GMT", UTC_TIME),
+    ],
+)
+def test_a_trailing_zone_name_is_read(raw: str, expected: datetime) -> None:
+    assert timestamp(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["2025-03-14 09:12:40 PST", "IST", " IST", "2025-03-14T09:12:40+05:30 IST"])
+def test_other_or_contradicting_zone_names_are_not_guessed(raw: str) -> None:
+    assert timestamp(raw) is None
+
+
+def test_epoch_seconds_with_a_fraction_as_text() -> None:
+    assert timestamp("1741923760.25") == UTC_TIME + timedelta(seconds=0.25)
+    assert timestamp("1741923760000.0") == UTC_TIME

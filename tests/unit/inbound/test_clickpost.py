@@ -161,6 +161,8 @@ def test_raw_status_is_the_description_else_the_code() -> None:
         ("2016-07-12T17:12:36.710", datetime(2016, 7, 12, 17, 12, 36, 710000, tzinfo=IST)),
         ("2018-07-07 19:34:46", datetime(2018, 7, 7, 19, 34, 46, tzinfo=IST)),
         ("07/27/2017 5:01 p.m.", datetime(2017, 7, 27, 17, 1, tzinfo=IST)),
+        # The docs call the timestamp "IST"; some senders print the word after it.
+        ("2019-05-06 15:34:20 IST", datetime(2019, 5, 6, 10, 4, 20, tzinfo=UTC)),
     ],
 )
 def test_timestamp_formats(raw: str, expected: datetime) -> None:

@@ -368,3 +368,53 @@ def test_status_stands_in_for_a_missing_notification_type() -> None:
     assert one(body).notification_type is T.OUT_FOR_DELIVERY
     # The contract's field wins when both are there.
     assert one({**forward("DELIVERED"), "status": "IN_TRANSIT"}).notification_type is T.DELIVERED
+
+
+# --- the RMS standard push shape (increff.md §5.1), as relays send it on ----------------------
+
+
+def test_rms_standard_push_field_names_are_read() -> None:
+    payload = ret(
+        forwardAwb=None,
+        courierName="SELF",
+        returnOrderInfo={
+            "returnOrderId": "2",
+            "returnAwb": "awb-1_rev",
+            "transporter": "Self Reverse",
+            "returnOrderTime": 1678949844,
+        },
+        logisticAggregatorInfo={"logisticAggregatorName": "CLICKPOST", "logisticAggregatorMetaData": {}},
+    )
+    del payload["carrierName"], payload["logisticAggregatorName"]
+    event = one(payload)
+    assert (event.courier_name, event.transporter, event.aggregator_name) == ("SELF", "Self Reverse", "CLICKPOST")
+    assert event.return_order_time == datetime(2023, 3, 16, 6, 57, 24, tzinfo=UTC)
+    # Earlier versions of the page sent returnOrderTime as an ISO date.
+    iso = one(ret(returnOrderInfo=dict(RETURN_INFO, returnOrderTime="2021-07-14T13:23:02Z")))
+    assert iso.return_order_time == datetime(2021, 7, 14, 13, 23, 2, tzinfo=UTC)
+    # The contract's own names win when both are sent.
+    both = one(ret(courierName="Other", returnOrderInfo=dict(RETURN_INFO, transporter="Other")))
+    assert (both.courier_name, both.transporter, both.aggregator_name) == ("Bluedart", "Delhivery Reverse", "NARVAR")
+
+
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("RETURN_IN_TRANSIT", T.IN_TRANSIT),
+        ("RETURN_OUT_FOR_PICKUP", T.OUT_FOR_PICKUP),
+        ("RETURN_PICKUP_SCHEDULED", T.PICKUP_SCHEDULED),
+        ("RETURN_AWB_GENERATED", T.AWB_GENERATED),
+        ("Return Out For Delivery", T.OUT_FOR_DELIVERY),
+        ("RETURN_PICKUP_CANCELLED", T.PICKUP_CANCELLED),
+    ],
+)
+def test_a_return_prefix_on_a_generic_type_is_that_type_on_a_return_leg(sent: str, expected: NotificationType) -> None:
+    event = one(ret(sent, shipmentType=None))
+    assert (event.notification_type, event.shipment_type, event.raw_status) == (expected, ShipmentType.RETURN, sent)
+    assert event.return_awb == "RAWB-1"
+
+
+@pytest.mark.parametrize("declared", ["REVERSE", "reverse", "RVP"])
+def test_reverse_shipment_type_is_a_return(declared: str) -> None:
+    event = one(forward("IN_TRANSIT", shipmentType=declared))
+    assert (event.shipment_type, event.awb, event.forward_awb) == (ShipmentType.RETURN, None, "FAWB-1")

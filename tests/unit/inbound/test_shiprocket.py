@@ -341,3 +341,44 @@ def test_normalized_labels_never_collide() -> None:
         for label, value in table.items():
             by_key.setdefault(label_words(label), set()).add(value)
         assert all(len(values) == 1 for values in by_key.values())
+
+
+# --- labels and shapes seen in Shiprocket's panel and in integrations built on it -------------
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("IN TRANSIT-EN-ROUTE", T.IN_TRANSIT),
+        ("In Transit-EN-ROUTE", T.IN_TRANSIT),
+        ("IN TRANSIT-AT DESTINATION HUB", T.IN_TRANSIT),
+        ("REACHED DESTINATION HUB", T.IN_TRANSIT),
+        ("UNDELIVERED-1st Attempt", T.FAILED_DELIVERY),
+        ("UNDELIVERED-2nd Attempt", T.FAILED_DELIVERY),
+        ("UNDELIVERED-3RD ATTEMPT", T.FAILED_DELIVERY),
+        ("SELF FULFILED", T.DELIVERED),
+        ("READY TO SHIP", T.AWB_GENERATED),
+        # Order-status names (domain.md §1.4) that differ from the shipment-status labels.
+        ("PICKUP QUEUE", T.PICKUP_SCHEDULED),
+        ("DELIVERY DELAYED", T.IN_TRANSIT),
+    ],
+)
+def test_current_status_texts_shiprocket_really_sends_are_read(label: str, expected: NotificationType) -> None:
+    event = one({"awb": "SR-TXT", "current_status": label, "current_timestamp": "14 03 2025 09:12:40"})
+    assert (event.notification_type, event.shipment_type, event.raw_code) == (expected, F, label)
+
+
+def test_a_flattened_scan_at_the_top_level_is_read_by_its_sr_status_then_its_label() -> None:
+    by_code = one({"awb": "SR-FLAT", "sr-status": "18", "sr-status-label": "IN TRANSIT"})
+    assert (by_code.notification_type, by_code.raw_code) == (T.IN_TRANSIT, "18")
+    by_label = one({"awb": "SR-FLAT", "sr-status": "NA", "sr-status-label": "Delivered"})
+    assert (by_label.notification_type, by_label.raw_code) == (T.DELIVERED, "Delivered")
+    assert by_label.raw_status == "Delivered", "the only status text there is"
+    # The documented fields still come first.
+    ranked = one({"awb": "SR-FLAT", "shipment_status_id": 7, "sr-status": "18", "shipment_status": "DELIVERED"})
+    assert (ranked.notification_type, ranked.raw_code, ranked.raw_status) == (T.DELIVERED, "7", "DELIVERED")
+
+
+def test_a_return_cancellation_request_is_held_on_the_return_leg() -> None:
+    event = one({"awb": "SR-RCR", "current_status": "RETURN CANCELLATION REQUESTED"})
+    assert (event.notification_type, event.shipment_type) == (T.SHIPMENT_STUCK, R)

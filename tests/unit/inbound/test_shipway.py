@@ -320,3 +320,33 @@ def test_parse_only_returns_a_result_or_raises_unidentifiable(payload: Any) -> N
     assert isinstance(result, ParseResult)
     assert all(event.awb for event in result.events)
     assert result.ping == (not result.events)
+
+
+# --- more of what the per-shipment panel shape carries ----------------------------------------
+
+
+def test_scans_current_status_time_dates_a_single_shipment_without_status_time() -> None:
+    body = {
+        "awbno": "SW-T1",
+        "current_status": "DEL",
+        "scans_current_status": "Delivered",
+        "scans_current_status_time": "02-06-2024 18:10",
+        "scans": {"0": {"time": "01-06-2024 09:00", "status": "In transit"}},
+    }
+    event = one(body)
+    assert (event.status_time_raw, event.status_time) == ("02-06-2024 18:10", datetime(2024, 6, 2, 18, 10, tzinfo=IST))
+    # status_time stays first; the scans stay the last resort.
+    assert one(body | {"status_time": "02-06-2024 18:00"}).status_time_raw == "02-06-2024 18:00"
+    del body["scans_current_status_time"]
+    assert one(body).status_time_raw == "01-06-2024 09:00"
+
+
+def test_a_status_feed_sent_as_one_object_is_one_entry() -> None:
+    entry = {"order_id": "SHOP-7003", "awbno": "1333110020166", "current_status": "OOD"}
+    event = one({"hash": "h", "status_feed": entry})
+    assert (event.notification_type, event.awb, event.forward_order_code) == (
+        T.OUT_FOR_DELIVERY, "1333110020166", "SHOP-7003",
+    )  # fmt: skip
+    # An object keyed "0", "1", ... is still a list of entries.
+    keyed = shipway.parse({"hash": "h", "status_feed": {"0": entry, "1": entry | {"awbno": "X2"}}})
+    assert [e.awb for e in keyed.events] == ["1333110020166", "X2"]
