@@ -34,4 +34,6 @@ async def prune(conn: Conn, before: float, limit: int) -> int:
         await conn.execute("DELETE FROM deliveries WHERE event_id = ANY($1::text[])", gone)
         await conn.execute("DELETE FROM notifications WHERE event_id = ANY($1::text[])", events)
         await conn.execute("DELETE FROM processing_updates WHERE webhook_id = ANY($1::text[])", updates)
+    # Claims whose holder died and that nobody took over since (not counted: no data).
+    await conn.execute("DELETE FROM label_claims WHERE until < $1", before)
     return len(gone)

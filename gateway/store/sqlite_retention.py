@@ -39,4 +39,6 @@ def prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
             marks = ",".join("?" * len(updates))
             _delete_deliveries(conn, f"event_id IN ({marks})", list(updates))
             conn.execute(f"DELETE FROM processing_updates WHERE webhook_id IN ({marks})", updates)
+        # Claims whose holder died and that nobody took over since (not counted: no data).
+        conn.execute("DELETE FROM label_claims WHERE until < ?", (before,))
     return len(events) + len(updates)

@@ -62,3 +62,13 @@ async def test_prune_goes_in_batches_and_takes_delivered_qc_updates(store: Store
     )
     assert await store.prune(T0 + 1000, 10) == 1
     assert await store.deliveries(org="acme", endpoint=None, state=None, after_id=0, limit=10) == []
+
+
+async def test_prune_drops_label_claims_that_ran_out_before_the_cut(store: Store) -> None:
+    assert await store.claim_label("acme", "label", "OLD", "", "dead", T0, T0 + 60)
+    assert await store.claim_label("acme", "label", "NEW", "", "alive", T0, T0 + 5000)
+    assert await store.prune(T0 + 1000, 100) == 0  # claims are not counted as data
+    # The run-out claim is gone (a new holder gets the key even "before" its old end);
+    # the live one still holds.
+    assert await store.claim_label("acme", "label", "OLD", "", "new", T0 + 10, T0 + 70)
+    assert not await store.claim_label("acme", "label", "NEW", "", "new", T0 + 10, T0 + 70)
