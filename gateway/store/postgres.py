@@ -281,11 +281,12 @@ class PostgresStore:
         async with self.pool.acquire() as conn:
             legs = await conn.fetch(
                 "SELECT id, shipment_type, awb, forward_awb, return_order_id, current_status, status_time FROM legs "
-                "WHERE id IN (SELECT leg_id FROM leg_keys WHERE org = $1 AND key IN ($2, $3) "
-                "             UNION SELECT id FROM legs WHERE org = $1 AND forward_awb = $4) ORDER BY id",
+                "WHERE id IN (SELECT leg_id FROM leg_keys WHERE org = $1 AND key IN ($2, $3, $4) "
+                "             UNION SELECT id FROM legs WHERE org = $1 AND forward_awb = $5) ORDER BY id",
                 org,
                 f"awb:{awb}",
                 f"fwd:{awb}",
+                f"rid:{awb}",  # a return known only by its return order code (SPEC §6)
                 awb,
             )
             history = await conn.fetch(

@@ -161,9 +161,10 @@ class SqliteStore:
             leg_ids = [
                 row[0]
                 for row in conn.execute(
-                    "SELECT leg_id FROM leg_keys WHERE org = ? AND key IN (?, ?) "
+                    "SELECT leg_id FROM leg_keys WHERE org = ? AND key IN (?, ?, ?) "
                     "UNION SELECT id FROM legs WHERE org = ? AND forward_awb = ? ORDER BY 1",
-                    (org, f"awb:{awb}", f"fwd:{awb}", org, awb),
+                    # rid: a return known only by its return order code (SPEC §6).
+                    (org, f"awb:{awb}", f"fwd:{awb}", f"rid:{awb}", org, awb),
                 )
             ]
             legs = []

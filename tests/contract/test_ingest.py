@@ -146,3 +146,11 @@ async def test_orgs_are_separate(store: Store) -> None:
     b = await ingest_one(store, event("A1"), org="beta")
     assert a.leg_id != b.leg_id and not b.duplicate
     assert [g.leg_id for g in await store.shipment("beta", "A1")] == [b.leg_id]
+
+
+async def test_a_return_known_only_by_its_return_order_code_is_found_by_it(store: Store) -> None:
+    ev = event(None, N.RETURN_CREATED, stype=RET, return_order_id="RET-9")
+    await ingest_one(store, ev)
+    [leg] = await store.shipment("acme", "RET-9")
+    assert (leg.shipment_type, leg.awb, leg.return_order_id) == ("RETURN", None, "RET-9")
+    assert await store.shipment("beta", "RET-9") == []
