@@ -18,11 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from gateway.aggregators.accounts import Account, parse_account
 from gateway.configfiles import ConfigError, load_toml, validation_error
+from gateway.dispatch.signing import secret_key
 from gateway.models import NotificationType, ShipmentType
 from gateway.secrets import find_match
 
 ORG_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+#: An HTTP header name (RFC 9110 ``token``).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _TYPE_NAMES = frozenset(t.value for t in NotificationType)
 
 
@@ -128,6 +131,17 @@ class EndpointConfig(_Model):
     def _secret_list(cls, v: Any) -> Any:
         return (v,) if isinstance(v, str) else v
 
+    @field_validator("secret")
+    @classmethod
+    def _secrets_have_keys(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        # An empty key cannot sign; stored, it made the dispatcher fail to load every endpoint.
+        for index, secret in enumerate(v):
+            try:
+                secret_key(secret)
+            except ValueError:
+                raise ValueError(f"secret {index} is empty: whsec_ followed by a base64 key") from None
+        return v
+
     @field_validator("types")
     @classmethod
     def _types(cls, v: tuple[str, ...]) -> tuple[str, ...]:
@@ -140,7 +154,8 @@ class EndpointConfig(_Model):
     @classmethod
     def _headers(cls, v: dict[str, str]) -> dict[str, str]:
         for key, value in v.items():
-            if not re.match(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", key) or any(c in value for c in "\r\n\0"):
+            # fullmatch: a "$"-anchored match lets a trailing newline through.
+            if not _HEADER_NAME.fullmatch(key) or any(c in value for c in "\r\n\0"):
                 raise ValueError(f"header {key!r} is not a valid HTTP header")
         return v
 

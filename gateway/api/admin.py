@@ -22,6 +22,9 @@ log = get_logger("gateway.admin")
 
 DELIVERY_STATES = ("pending", "delivered", "failed", "parked")
 MAX_LIMIT = 500
+#: Ids and cursors are 64-bit signed integers in both stores; a larger one would be a store
+#: error (a 500), not "no such row".
+MAX_ID = 2**63 - 1
 ADMIN_BODY_LIMIT = 64 * 1024
 
 
@@ -38,8 +41,8 @@ def page_params(request: Request) -> tuple[int, int]:
         cursor = int(request.query_params.get("cursor", "0") or "0")
     except ValueError:
         raise BadRequest("limit and cursor must be integers") from None
-    if not 1 <= limit <= MAX_LIMIT or cursor < 0:
-        raise BadRequest(f"limit must be 1..{MAX_LIMIT} and cursor non-negative")
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= cursor <= MAX_ID:
+        raise BadRequest(f"limit must be 1..{MAX_LIMIT} and cursor a 64-bit non-negative integer")
     return limit, cursor
 
 
@@ -81,6 +84,8 @@ async def retry_delivery(request: Request) -> Response:
         delivery_id = int(request.path_params["id"])
     except ValueError:
         raise NotFound("no such delivery") from None
+    if not 1 <= delivery_id <= MAX_ID:
+        raise NotFound(f"no delivery {delivery_id}")
     view = await state.store.retry_delivery(delivery_id, state.clock.now())
     if view is None:
         existing = await state.store.deliveries(org=None, endpoint=None, state=None, after_id=delivery_id - 1, limit=1)

@@ -1,4 +1,8 @@
-"""``POST /v1/{org}/returns`` and ``POST /v1/{org}/returns/{code}/processing-update``."""
+"""``POST /v1/{org}/returns`` and ``POST /v1/{org}/returns/{code}/processing-update``.
+
+Order of checks (SPEC §5): unknown org (404), body size (413), API key (401, whatever the
+body), JSON (400), then the unknown return (404) and the shape (422).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ async def post_return(request: Request) -> Response:
     routes = state.routes.get(org)
     if routes is None:
         raise NotFound(f"unknown org {org!r}")
+    raw = await read_body(request, state.settings.inbound.max_body_bytes)
     key = require_api_key(request, routes)
-    body = validate_body(CreateReturnOrder, parse_json(await read_body(request, state.settings.inbound.max_body_bytes)))
+    body = validate_body(CreateReturnOrder, parse_json(raw))
     system = key.returns_system or body.returnsSystem
     record, new = await create_return(state, org, body, system, state.return_awb_generator)
     return JSONResponse(return_json(record), status_code=201 if new else 200)
@@ -31,8 +36,9 @@ async def post_processing_update(request: Request) -> Response:
     routes = state.routes.get(org)
     if routes is None:
         raise NotFound(f"unknown org {org!r}")
+    raw = await read_body(request, state.settings.inbound.max_body_bytes)
     require_api_key(request, routes)
-    body = parse_json(await read_body(request, state.settings.inbound.max_body_bytes))
+    body = parse_json(raw)
     record = await state.store.get_return(org, code)
     if record is None:
         raise NotFound(f"no return {code!r} in org {org!r}")

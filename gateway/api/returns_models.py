@@ -93,7 +93,10 @@ class CreateReturnOrder(_Loose):
 
 
 class QcItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    # Fields we do not read are dropped, not refused: a WMS sending one more field (Increff's
+    # sibling /usp/return carries several) must not lose its QC result, and the body sent on
+    # to the returns system stays exactly the Returns Processing Update (SPEC §9).
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
     itemCode: str = Field(min_length=1)
     channelSkuCode: str = Field(min_length=1)
     qcStatus: Literal["PASS", "FAIL"]
@@ -103,7 +106,7 @@ class QcItem(BaseModel):
 
 
 class ProcessingUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
     returnOrderCode: str | None = None
     forwardOrderCode: str | None = None
     locationCode: str | None = None

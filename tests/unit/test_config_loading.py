@@ -111,3 +111,13 @@ def test_gateway_check_fails_on_every_bad_file_naming_file_and_field(
     assert code != 0
     assert f"{directory / 'beta.toml'}: endpoints.0.url" in err
     assert f"{directory / 'delta.toml'}: org" in err  # the org must match the file name
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [('secret = "whsec_"', "endpoints.0.secret"), ('headers = { "x-token\\n" = "v" }', "endpoints.0.headers")],
+)
+def test_a_routes_file_endpoint_delivery_could_not_use_is_refused(tmp_path: Path, extra: str, field: str) -> None:
+    directory = _routes(tmp_path, GOOD_ROUTES + extra + "\n")
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        load_routes(directory, {"SR_TOKEN": "sr-token-from-env-01"})
