@@ -100,6 +100,11 @@ async def generate_for_return(state: AppState, org: str, body: CreateReturnOrder
     """``gateway.state.ReturnAwbGenerator`` on the proxy; ``None`` when the org has no account."""
     routes = state.routes.get(org)
     if routes is None or not routes.accounts:
+        if body.accountAlias:  # named, yet there is none: say so rather than create it without an AWB
+            raise Unprocessable(
+                f"unknown account {body.accountAlias!r}",
+                errors=[{"field": "accountAlias", "message": "no such account"}],
+            )
         return None
     request = return_awb_request(body, state.clock.now())
     result, _replayed = await generate_return_awb(state, org, request, account_alias=body.accountAlias)

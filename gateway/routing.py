@@ -24,6 +24,8 @@ from gateway.secrets import find_match
 
 ORG_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+#: Headers every delivery carries from the gateway itself (Standard Webhooks, SPEC §7.1).
+GATEWAY_HEADERS = frozenset({"webhook-id", "webhook-timestamp", "webhook-signature"})
 #: An HTTP header name (RFC 9110 ``token``).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _TYPE_NAMES = frozenset(t.value for t in NotificationType)
@@ -157,6 +159,8 @@ class EndpointConfig(_Model):
             # fullmatch: a "$"-anchored match lets a trailing newline through.
             if not _HEADER_NAME.fullmatch(key) or any(c in value for c in "\r\n\0"):
                 raise ValueError(f"header {key!r} is not a valid HTTP header")
+            if key.lower() in GATEWAY_HEADERS:
+                raise ValueError(f"header {key!r} is set by the gateway on every delivery")
         return v
 
     def matches(self, notification_type: NotificationType, shipment_type: ShipmentType, stale: bool) -> bool:

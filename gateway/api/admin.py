@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -108,14 +108,19 @@ async def _endpoint_exists(state: AppState, org: str, name: str) -> None:
         raise NotFound(f"no endpoint {name!r} in org {org!r}")
 
 
+def _epoch(moment: datetime) -> float:
+    # Without a zone it is UTC, as in the notification search, not the host's local time.
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+
+
 async def recover_endpoint(request: Request) -> Response:
     state = require_admin(request)
     org, name = request.path_params["org"], request.path_params["name"]
     await _endpoint_exists(state, org, name)
     body = parse_json(await read_body(request, ADMIN_BODY_LIMIT))
     window = validate_body(RecoverWindow, body, "invalid recover window")
-    since = window.since.timestamp()
-    until = window.until.timestamp() if window.until is not None else state.clock.now() + 1
+    since = _epoch(window.since)
+    until = _epoch(window.until) if window.until is not None else state.clock.now() + 1
     count = await state.store.recover(org, name, since, until, state.clock.now())
     log.info("endpoint.recovered", org=org, endpoint=name, requeued=count)
     state.notify_new_work()

@@ -63,7 +63,10 @@ class Target:
     signer: Signer | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "base_headers", {"content-type": "application/json", **self.headers})
+        # A configured Content-Type (in any case) replaces ours: two would go out otherwise.
+        own_type = any(name.lower() == "content-type" for name in self.headers)
+        base = {} if own_type else {"content-type": "application/json"}
+        object.__setattr__(self, "base_headers", {**base, **self.headers})
         object.__setattr__(self, "signer", Signer(self.secrets) if self.secrets else None)
 
 

@@ -105,3 +105,15 @@ async def test_a_return_created_without_awb_is_found_by_its_return_order_code(ga
     assert response.status_code == 200
     [leg] = response.json()["legs"]
     assert leg["shipmentType"] == "RETURN" and leg["currentStatus"] == "RETURN_CREATED"
+
+
+async def test_a_return_naming_an_account_the_org_lacks_is_422_not_a_return_without_awb(gateway: Gateway) -> None:
+    response = await gateway.client.post(
+        "/v1/acme/returns",
+        json={"returnOrderCode": "R-ACC", "forwardOrderCode": "F-3", "orderItems": [{"itemCode": "I-1"}]}
+        | {"accountAlias": "nope"},
+        headers=API,
+    )
+    problem = assert_problem(response, 422)
+    assert "accountAlias" in json.dumps(problem["errors"])
+    assert (await gateway.shipment("acme", "R-ACC")).status_code == 404  # nothing was recorded
