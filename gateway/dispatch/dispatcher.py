@@ -100,6 +100,8 @@ class Dispatcher:
         self._extra_targets = extra_targets
         self._targets: dict[EndpointKey, Target] = {}
         self._disabled: set[EndpointKey] = set()
+        #: Targets that are store endpoints, the only ones a 410 can disable (and enable park).
+        self._endpoint_keys: set[EndpointKey] = set()
         self._in_flight: dict[EndpointKey, int] = {}
         #: Claimed (and leased) but not yet started: the next sends need no claim round trip.
         self._queued: dict[EndpointKey, collections.deque[ClaimedDelivery]] = {}
@@ -159,6 +161,7 @@ class Dispatcher:
         if self._extra_targets is not None:
             self._targets.update(self._extra_targets())
         self._disabled = {(r.org, r.name) for r in records if r.disabled}
+        self._endpoint_keys = {(r.org, r.name) for r in records}
         for key, target in self._targets.items():
             bucket = self._buckets.get(key)
             if target.rate_per_second is None:
@@ -263,7 +266,9 @@ class Dispatcher:
     def _verdict(self, delivery: ClaimedDelivery, result: AttemptResult) -> tuple[Verdict, float | None]:
         if result.ok:
             return Verdict.DELIVERED, None
-        if result.status_code == 410:
+        # A returns system has no endpoint row to disable nor an enable to resume from, so
+        # parking its delivery would strand it: there a 410 is an ordinary failure.
+        if result.status_code == 410 and (delivery.org, delivery.endpoint) in self._endpoint_keys:
             return Verdict.GONE, None
         delay = self._policy.delay_after(delivery.attempt, result.retry_after)
         if delay is None:
@@ -278,8 +283,13 @@ class Dispatcher:
             if target is None:
                 result = AttemptResult(None, 0.0, "endpoint no longer exists", None, None)
             else:
+                # The gateway clock, not the host's: the next attempt is scheduled on it.
                 result = await self._sender.send(
-                    target.url, delivery.body, self._headers(delivery, target), timeout=self._settings.timeout
+                    target.url,
+                    delivery.body,
+                    self._headers(delivery, target),
+                    timeout=self._settings.timeout,
+                    now=started,
                 )
             verdict, next_at = self._verdict(delivery, result)
             completion = Completion(

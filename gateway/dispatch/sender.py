@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import datetime
 import email.utils
 import errno
 import math
@@ -113,8 +114,13 @@ class Sender:
         headers: Mapping[str, str],
         *,
         timeout: float,  # noqa: ASYNC109
+        now: float | None = None,
     ) -> AttemptResult:
-        """POST ``body`` as given to ``url`` with ``headers`` as given, within ``timeout`` s."""
+        """POST ``body`` as given to ``url`` with ``headers`` as given, within ``timeout`` s.
+
+        ``now``: the caller's wall clock (epoch seconds) at the attempt, against which a
+        ``Retry-After`` HTTP-date is read; the host's time when omitted.
+        """
         start = self._clock()
         progress = _Progress()
         error: str | None = None
@@ -137,7 +143,11 @@ class Sender:
             duration_ms=(self._clock() - start) * 1000.0,
             error=error,
             response_excerpt=None if status is None else _excerpt(progress.head, progress.charset),
-            retry_after=(parse_retry_after(progress.retry_after, time.time()) if status in (429, 503) else None),
+            retry_after=(
+                parse_retry_after(progress.retry_after, time.time() if now is None else now)
+                if status in (429, 503)
+                else None
+            ),
         )
 
     async def _exchange(self, url: str, body: bytes, headers: Mapping[str, str], progress: _Progress) -> None:
@@ -184,14 +194,15 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        delay = float(value)  # a 400-digit value becomes inf, not OverflowError
-        return delay if math.isfinite(delay) else None
+        # Still a valid (if absurd) ask to wait long, so it meets the clamp like any other;
+        # 2**31 is RFC 9111's reading of an unrepresentable delta-seconds.
+        return min(float(value), 2.0**31)  # a 400-digit value becomes inf, not OverflowError
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:  # "-0000" per RFC 5322; HTTP-dates are GMT anyway
-        return None
+    if when.tzinfo is None:  # asctime form (or "-0000"): HTTP-dates are GMT by definition
+        when = when.replace(tzinfo=datetime.UTC)
     seconds = when.timestamp() - now
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
@@ -199,12 +210,27 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 def _excerpt(head: bytes | bytearray, charset: str | None) -> str:
     if not head:
         return ""
-    try:
-        decoder = codecs.getincrementaldecoder(charset or "utf-8")(errors="replace")
-    except LookupError:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    # The charset is the receiver's to name, and it may name any codec: bytes-to-bytes ones
+    # (hex, zlib: never run, a bz2 "excerpt" could be a decompression bomb), ones refusing
+    # "replace" (idna) or the data (utf-16 without a BOM). Those fall back to UTF-8 rather
+    # than cost the attempt its outcome.
+    if charset:
+        try:
+            if codecs.lookup(charset)._is_text_encoding:
+                return _decode(head, charset)
+        except Exception:  # whatever the codec raises, UTF-8 follows
+            pass
+    return _decode(head, "utf-8")
+
+
+def _decode(head: bytes | bytearray, encoding: str) -> str:
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     # final=False: a character cut by the byte cap is dropped, not shown as U+FFFD.
-    return decoder.decode(head, final=False)[:EXCERPT_CHARS]
+    text = decoder.decode(head, final=False)[:EXCERPT_CHARS]
+    # Completions are stored in batches, so an excerpt the store cannot take would lose
+    # every outcome in the batch: lone surrogates (utf-7, utf-16 can yield them) do not
+    # encode as UTF-8, and PostgreSQL text refuses NUL.
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
 _PLAIN_ERRORS: tuple[tuple[type[BaseException], str], ...] = (

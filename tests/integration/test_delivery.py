@@ -392,3 +392,80 @@ async def test_lost_lease_result_changes_nothing(delivery_env: DeliveryEnv, sink
         )
         assert [o.applied for o in await store.complete([late], clock.now())] == [False]
         assert rows(gw, "SELECT state, attempt_count FROM deliveries") == [("pending", 2)]
+
+
+async def test_retry_after_http_date_is_read_against_the_gateway_clock(
+    delivery_env: DeliveryEnv, sink: Sink, clock: ManualClock
+) -> None:
+    """The next attempt time is on the gateway's clock, so an HTTP-date must be too."""
+    import email.utils
+
+    async def throttled_once(request: web.Request) -> web.StreamResponse:
+        if len(sink.received) == 1:
+            when = email.utils.formatdate(clock.now() + 120, usegmt=True)
+            return web.Response(status=503, headers={"Retry-After": when})
+        return web.Response(text="ok")
+
+    sink.routes["/hook"] = throttled_once
+    async with delivery_env({"shopify": sink.url()}) as gw:
+        await gw.webhook("acme", "shiprocket", sr("RD2"))
+        clock.advance(3600)  # the gateway clock and the host's now differ by an hour
+        await gw.state.dispatcher.run_until_idle()
+        clock.advance(119)
+        await gw.state.dispatcher.run_until_idle()
+        assert len(sink.received) == 1
+        clock.advance(1)
+        await gw.state.dispatcher.run_until_idle()
+    assert len(sink.received) == 2
+
+
+async def test_hostile_response_charset_still_records_the_delivery(delivery_env: DeliveryEnv, sink: Sink) -> None:
+    async def hex_charset(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"thanks \xff", headers={"Content-Type": "text/plain; charset=hex"})
+
+    sink.routes["/hook"] = hex_charset
+    async with delivery_env({"shopify": sink.url()}) as gw:
+        await gw.webhook("acme", "shiprocket", sr("CS1"))
+        await gw.state.dispatcher.run_until_idle()
+        assert rows(gw, "SELECT state FROM deliveries") == [("delivered",)]
+        [(excerpt,)] = rows(gw, "SELECT response_excerpt FROM attempts")
+    assert isinstance(excerpt, str) and excerpt.startswith("thanks")
+
+
+async def test_an_unstorable_response_excerpt_does_not_sink_other_endpoints(
+    delivery_env: DeliveryEnv, make_sink: SinkFactory, clock: ManualClock
+) -> None:
+    """Completions are written in batches: one receiver's odd answer must not lose the others'."""
+    healthy, odd = await make_sink(), await make_sink()
+
+    async def lone_surrogate(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=b"ok +2AA-", headers={"Content-Type": "text/plain; charset=utf-7"})
+
+    odd.routes["/hook"] = lone_surrogate
+    async with delivery_env({"healthy": healthy.url(), "odd": odd.url()}) as gw:
+        await gw.webhook("acme", "shiprocket", sr("US1"))
+        await gw.state.dispatcher.run_until_idle()
+        clock.advance(60)  # past every lease: an unrecorded outcome would be sent again
+        await gw.state.dispatcher.run_until_idle()
+        assert rows(gw, "SELECT endpoint, state FROM deliveries ORDER BY endpoint") == [
+            ("healthy", "delivered"),
+            ("odd", "delivered"),
+        ]
+    assert len(healthy.received) == 1 and len(odd.received) == 1
+
+
+async def test_410_from_a_returns_system_is_retried_not_parked_for_good(
+    delivery_env: DeliveryEnv, make_sink: SinkFactory, clock: ManualClock
+) -> None:
+    """A returns system has no endpoint to disable and enable: parking its delivery would strand it."""
+    shopify, rp = await make_sink(), await make_sink()
+    rp.routes["/qc"] = failing(1, status=410)
+    extra = f'\n[returns_systems.rp]\nurl = "{rp.url("/qc")}"\n'
+    async with delivery_env({"shopify": shopify.url()}, extra=extra) as gw:
+        await gw.state.store.add_processing_update("acme", "RET1", "rp", "PASS", b"{}", "qc_1", clock.now())
+        await gw.state.dispatcher.run_until_idle()
+        assert rows(gw, "SELECT state, last_status FROM deliveries") == [("pending", 410)]
+        clock.advance(1)
+        await gw.state.dispatcher.run_until_idle()
+        assert rows(gw, "SELECT state FROM deliveries") == [("delivered",)]
+    assert len(rp.received) == 2

@@ -13,6 +13,7 @@ from aiohttp import web
 from sinks import FakeResolver, Handler, Sink, SinkFactory
 from standardwebhooks import Webhook
 
+from gateway.dispatch.retry import MAX_RETRY_AFTER, RetryPolicy
 from gateway.dispatch.sender import MAX_RESPONSE_BYTES, USER_AGENT, Sender, parse_retry_after
 from gateway.dispatch.signing import signature_header
 
@@ -104,8 +105,14 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(" 0 ", now) == 0.0
     assert parse_retry_after(email.utils.formatdate(now + 90, usegmt=True), now) == 90.0
     assert parse_retry_after(email.utils.formatdate(now - 90, usegmt=True), now) == 0.0
-    for junk in (None, "", "-1", "1.5", "soon", "9" * 400, "٣", "Wed, 99 Foo 2024 00:00:00 GMT"):
+    for junk in (None, "", "-1", "1.5", "soon", "٣", "Wed, 99 Foo 2024 00:00:00 GMT"):
         assert parse_retry_after(junk, now) is None, junk
+
+
+def test_huge_retry_after_is_a_long_wait_then_clamped() -> None:
+    """An overflowing delta-seconds is still an ask to wait: RFC 9111 reads it as 2**31."""
+    assert parse_retry_after("9" * 400, 0.0) == 2.0**31
+    assert RetryPolicy((1.0,), 0.0).delay_after(1, parse_retry_after("9" * 400, 0.0)) == MAX_RETRY_AFTER
 
 
 async def test_silent_sink_times_out_at_the_deadline(sender: Sender, sink: Sink) -> None:
@@ -241,3 +248,40 @@ async def test_cancellation_propagates(sender: Sender, sink: Sink) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def test_parse_retry_after_accepts_every_http_date_format() -> None:
+    """RFC 9110 §5.6.7: a recipient MUST accept IMF-fixdate, RFC 850 and asctime forms."""
+    now = 784111777.0 - 100  # 100 s before Sun, 06 Nov 1994 08:49:37 GMT
+    for value in ("Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"):
+        assert parse_retry_after(value, now) == 100.0, value
+
+
+@pytest.mark.parametrize("charset", ["hex", "base64", "zlib", "rot13", "idna", "utf-16", "punycode"])
+async def test_hostile_charset_still_gives_an_outcome_and_a_text_excerpt(
+    sender: Sender, sink: Sink, charset: str
+) -> None:
+    """A receiver's charset parameter names any codec, bytes-to-bytes ones included."""
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=b"accepted \xff", headers={"Content-Type": f"text/plain; charset={charset}"})
+
+    sink.routes["/hook"] = handler
+    result = await sender.send(sink.url(), b"{}", JSON, timeout=5)
+    assert result.ok and result.status_code == 200
+    assert isinstance(result.response_excerpt, str) and result.response_excerpt.startswith("accepted")
+
+
+@pytest.mark.parametrize(("charset", "body"), [("utf-7", b"ok +2AA- end"), ("utf-8", b"ok \x00 end")])
+async def test_excerpt_is_storable_text(sender: Sender, sink: Sink, charset: str, body: bytes) -> None:
+    """No lone surrogate (UTF-8 cannot encode it) and no NUL (PostgreSQL text refuses it)."""
+
+    async def handler(_: web.Request) -> web.Response:
+        return web.Response(body=body, headers={"Content-Type": f"text/plain; charset={charset}"})
+
+    sink.routes["/hook"] = handler
+    result = await sender.send(sink.url(), b"{}", JSON, timeout=5)
+    assert result.ok and result.response_excerpt is not None
+    assert result.response_excerpt.startswith("ok ") and result.response_excerpt.endswith(" end")
+    assert "\x00" not in result.response_excerpt
+    result.response_excerpt.encode("utf-8")
