@@ -108,8 +108,8 @@ async def _endpoint_exists(state: AppState, org: str, name: str) -> None:
         raise NotFound(f"no endpoint {name!r} in org {org!r}")
 
 
-def _epoch(moment: datetime) -> float:
-    # Without a zone it is UTC, as in the notification search, not the host's local time.
+def utc_epoch(moment: datetime) -> float:
+    """Epoch seconds of an admin API time; without a zone it is UTC, not the host's local time."""
     return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
 
 
@@ -119,8 +119,8 @@ async def recover_endpoint(request: Request) -> Response:
     await _endpoint_exists(state, org, name)
     body = parse_json(await read_body(request, ADMIN_BODY_LIMIT))
     window = validate_body(RecoverWindow, body, "invalid recover window")
-    since = _epoch(window.since)
-    until = _epoch(window.until) if window.until is not None else state.clock.now() + 1
+    since = utc_epoch(window.since)
+    until = utc_epoch(window.until) if window.until is not None else state.clock.now() + 1
     count = await state.store.recover(org, name, since, until, state.clock.now())
     log.info("endpoint.recovered", org=org, endpoint=name, requeued=count)
     state.notify_new_work()

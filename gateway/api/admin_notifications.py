@@ -6,14 +6,14 @@ its cursor being the acceptance order of the last item.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.api.admin import delivery_json, page_params, require_admin
+from gateway.api.admin import delivery_json, page_params, require_admin, utc_epoch
 from gateway.api.common import JSONResponse
 from gateway.api.shipments import iso
 from gateway.errors import BadRequest, NotFound
@@ -29,9 +29,7 @@ def parse_time(name: str, value: str | None) -> float | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name} must be an ISO 8601 date-time (e.g. 2025-03-14T09:00:00+05:30)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    return utc_epoch(parsed)
 
 
 def notification_json(record: NotificationRecord) -> dict[str, Any]:

@@ -222,7 +222,12 @@ def _by_label(value: str) -> tuple[NotificationType, ShipmentType] | None:
 
 
 def _awb(entry: Mapping[str, Any]) -> str | None:
-    for key in _AWB_FIELDS:
+    return _first_field(entry, _AWB_FIELDS)
+
+
+def _first_field(entry: Mapping[str, Any], keys: tuple[str, ...]) -> str | None:
+    """The first of ``keys`` present (``_field``'s way), in order."""
+    for key in keys:
         found = _field(entry, key)
         if found is not None:
             return found
@@ -238,10 +243,9 @@ def _field(entry: Mapping[str, Any], key: str) -> str | None:
 def _status_time(entry: Mapping[str, Any]) -> tuple[str | None, datetime | None]:
     # A present but unreadable status_time is still this event's time: it is kept raw rather
     # than replaced by a scan's time, which may belong to an earlier status.
-    for key in _TIME_FIELDS:
-        raw = _field(entry, key)
-        if raw is not None:
-            return raw, timestamp(raw)
+    raw = _first_field(entry, _TIME_FIELDS)
+    if raw is not None:
+        return raw, timestamp(raw)
     scans = entry.get("scans")
     if not isinstance(scans, (list, Mapping)):
         scans = mapping(entry.get("api_input")).get("scans")
