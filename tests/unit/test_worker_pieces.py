@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from gateway.metrics import SHARED_DIR_PREFIX, remove_orphaned_dirs
-from gateway.workers import Siblings, WakePipe, listeners
+from gateway.workers import Siblings, Supervisor, WakePipe, listeners
 
 
 def _pending_bytes(pipe: WakePipe) -> bytes:
@@ -82,3 +84,27 @@ def test_shared_metric_dirs_of_dead_gateways_are_removed_and_live_ones_kept(tmp_
     remove_orphaned_dirs(tmp_path)
     assert not orphan.exists()
     assert mine.exists() and unrelated.exists()
+
+
+def test_a_worker_forked_while_the_gateway_stops_is_told_to_stop(tmp_path: Path) -> None:
+    def worker(index: int, sock: socket.socket, siblings: Siblings) -> int:
+        while True:  # only a signal ends it
+            signal.pause()
+
+    socks = listeners("127.0.0.1", 0, 1)
+    supervisor = Supervisor(1, worker, socks, dispatching=None)
+    supervisor.stopping = True  # SIGTERM was handled before this fork registered its child
+    try:
+        supervisor._fork(0)
+        [pid] = supervisor.children
+        status: list[int] = []
+        waiter = threading.Thread(target=lambda: status.append(os.waitpid(pid, 0)[1]))
+        waiter.start()
+        waiter.join(timeout=20)
+        if waiter.is_alive():  # it was never told: end it so the assertion below says so
+            os.kill(pid, signal.SIGKILL)
+            waiter.join()
+        assert os.waitstatus_to_exitcode(status[0]) == -signal.SIGTERM
+    finally:
+        for s in socks:
+            s.close()
