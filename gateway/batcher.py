@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -100,3 +100,48 @@ class BatchWriter(Generic[J, R]):
                 self.jobs += len(batch)
                 for _ in batch:
                     queue.task_done()
+
+
+J_contra = TypeVar("J_contra", contravariant=True)
+
+
+class JobQueue(Protocol[J_contra, R]):
+    """Something that takes jobs one by one and groups their commits itself."""
+
+    @property
+    def running(self) -> bool: ...
+
+    def enqueue(self, job: J_contra) -> asyncio.Future[R]: ...
+
+
+class DirectWriter(Generic[J, R]):
+    """``BatchWriter``'s interface for a store that groups commits on its own side (the
+    SQLite ingest process): each job goes to it at once, many in flight together."""
+
+    def __init__(self, queue: JobQueue[J, R]) -> None:
+        self._queue = queue
+        self._running = False
+        self._in_flight: set[asyncio.Future[R]] = set()
+
+    @property
+    def running(self) -> bool:
+        return self._running and self._queue.running
+
+    def start(self) -> None:
+        self._running = True
+
+    async def stop(self) -> None:
+        self._running = False
+        await self.drain()
+
+    async def drain(self) -> None:
+        while self._in_flight:
+            await asyncio.wait(list(self._in_flight))
+
+    def submit(self, job: J) -> asyncio.Future[R]:
+        if not self._running:
+            raise RuntimeError("batch writer is not running")
+        future = self._queue.enqueue(job)
+        self._in_flight.add(future)
+        future.add_done_callback(self._in_flight.discard)
+        return future

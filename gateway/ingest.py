@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.batcher import BatchWriter
+from gateway.batcher import BatchWriter, DirectWriter
 from gateway.clock import Clock
 from gateway.errors import StoreUnavailable
 from gateway.logging import get_logger
@@ -40,7 +40,12 @@ class Ingestor:
         self._clock = clock
         # A store whose cost is mostly per batch asks for a linger (PostgresStore.ingest_linger).
         linger = float(getattr(store, "ingest_linger", 0.0))
-        self.writer: BatchWriter[IngestJob, IngestOutcome] = BatchWriter(store.ingest, linger=linger)
+        self.writer: BatchWriter[IngestJob, IngestOutcome] | DirectWriter[IngestJob, IngestOutcome]
+        queue = getattr(store, "ingest_queue", None)
+        if queue is not None:  # the SQLite ingest process groups commits on its side
+            self.writer = DirectWriter(queue)
+        else:
+            self.writer = BatchWriter(store.ingest, linger=linger)
 
     def start(self) -> None:
         self.writer.start()

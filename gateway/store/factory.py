@@ -8,9 +8,11 @@ from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SqliteStore
 
 
-def store_from_url(url: str) -> Store:
+def store_from_url(url: str, *, ingest_process: bool = False) -> Store:
+    """``ingest_process``: SQLite stores webhooks from a child process (PostgreSQL ignores it:
+    its server is already another process)."""
     if url.startswith("sqlite:///"):
-        return SqliteStore.from_url(url)
+        return SqliteStore.from_url(url, ingest_process=ingest_process)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresStore.from_url(url)
     raise ValueError(f"unsupported store url scheme: {url.split(':', 1)[0]!r}")

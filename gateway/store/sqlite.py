@@ -6,6 +6,7 @@ connection on its own thread serves reads, which WAL lets run beside the writer.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from gateway.store.base import (
     ReturnRecord,
 )
 from gateway.store.dbthread import DbThread, immediate
+from gateway.store.ingest_process import IngestProcess
 from gateway.store.sqlite_dispatch import (
     claim_transaction,
     complete_transaction,
@@ -88,27 +90,36 @@ def _apply_migrations(conn: sqlite3.Connection) -> list[int]:
 
 
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, ingest_process: bool = False) -> None:
+        """``ingest_process``: store webhooks from a child process (``IngestProcess``), not
+        from this process's writer thread."""
         self.path = path
+        self._child = IngestProcess(path) if ingest_process else None
+        #: Set when a child process groups the commits: the Ingestor hands it each job at once.
+        self.ingest_queue = self._child
         self._writer = DbThread(path, name="sqlite-writer")
         self._reader = DbThread(path, readonly=True, name="sqlite-reader")
         self._endpoints = EndpointCache()
         self._open = False
 
     @classmethod
-    def from_url(cls, url: str) -> SqliteStore:
-        return cls(sqlite_path(url))
+    def from_url(cls, url: str, *, ingest_process: bool = False) -> SqliteStore:
+        return cls(sqlite_path(url), ingest_process=ingest_process)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await self._writer.open()
         await self._writer.run(_apply_migrations)
         await self._reader.open()
+        if self._child is not None:
+            await self._child.start()
         self._open = True
 
     async def close(self) -> None:
         if self._open:
             self._open = False
+            if self._child is not None:
+                await self._child.close()
             await self._reader.close()
             await self._writer.close()
 
@@ -122,6 +133,8 @@ class SqliteStore:
         """Nothing to do: only this process writes the file, and it wakes its own dispatcher."""
 
     async def ingest(self, jobs: Sequence[IngestJob]) -> list[IngestOutcome]:
+        if self._child is not None:
+            return list(await asyncio.gather(*(self._child.enqueue(job) for job in jobs)))
         cache = self._endpoints
         return await self._writer.run(lambda conn: ingest_transaction(conn, jobs, cache))
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import select
 import signal
+from pathlib import Path
 
 import httpx
 from procs import GatewayProcess
@@ -41,7 +44,13 @@ async def test_every_acknowledged_event_survives_sigkill(gateway_process: Gatewa
 
     async with httpx.AsyncClient(base_url=gateway_process.url, timeout=10) as client:
         await asyncio.gather(*(shipment_updates(client, f"K{i:04d}") for i in range(80)))
+    assert gateway_process.proc is not None
+    [ingest_child] = children(gateway_process.proc.pid)  # stores the webhooks (store.ingest_process)
+    exited = os.pidfd_open(ingest_child)
     gateway_process.kill(signal.SIGKILL)  # right after the last acknowledgement
+    # Its input closed with the gateway: it ends on its own, not left behind.
+    assert select.select([exited], [], [], 10)[0] == [exited]
+    os.close(exited)
 
     assert sum(len(ids) for ids in acked.values()) == 320
     gateway_process.start()
@@ -52,6 +61,11 @@ async def test_every_acknowledged_event_survives_sigkill(gateway_process: Gatewa
             leg = response.json()["legs"][0]
             assert [h["eventId"] for h in leg["history"]] == event_ids
             assert leg["currentStatus"] == "DELIVERED"
+
+
+def children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()]
 
 
 def test_sigterm_stops_gracefully_with_status_0(gateway_process: GatewayProcess) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from helpers import T0, endpoint, event, ingest_one, job
 
 from gateway.models import NotificationType as N
@@ -9,6 +10,9 @@ from gateway.models import ShipmentType
 from gateway.store.base import Store
 
 RET = ShipmentType.RETURN
+
+# Also through the SQLite ingest process, which `gateway serve` uses by default.
+pytestmark = pytest.mark.parametrize("store", ["sqlite", "sqlite-child", "postgres"], indirect=True)
 
 
 async def test_new_event_creates_a_leg_its_history_and_one_delivery_per_matching_endpoint(store: Store) -> None:

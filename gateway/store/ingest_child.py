@@ -1,0 +1,102 @@
+"""The SQLite ingest process: reads ingest jobs on stdin, stores them, answers on stdout.
+
+``python -m gateway.store.ingest_child <database>``. Started and owned by
+``IngestProcess``. Every read of stdin takes all the jobs that queued while the last
+transaction committed and stores them in one transaction (group commit); the answer for a
+batch is written only after its commit, so whatever the parent acknowledges is durable.
+
+It ends when stdin closes: the parent stopped, or died (its end of the pipe closes with
+it). Signals meant for the parent's process group are ignored so that a Ctrl-C or a
+SIGTERM cannot cut a batch off between its commit and its answer.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+from gateway.store.base import IngestJob, IngestOutcome
+from gateway.store.dbthread import close, connect
+from gateway.store.ingest_codec import decode_job, encode_outcomes, frames
+from gateway.store.sqlite_ingest import EndpointCache, ingest_transaction
+
+#: Jobs per transaction at most; keeps one commit's latency bounded (as ``BatchWriter``).
+MAX_BATCH = 256
+_READ = 1 << 20
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def serve(path: Path, fd_in: int, fd_out: int) -> None:
+    conn = connect(path)
+    cache = EndpointCache()
+    buffer = bytearray()
+    pending: list[bytes] = []
+    try:
+        while True:
+            if len(pending) < MAX_BATCH:
+                chunk = os.read(fd_in, _READ) if not pending else _read_ready(fd_in)
+                if chunk is None:
+                    pass
+                elif not chunk:
+                    if not pending:
+                        return
+                else:
+                    buffer += chunk
+                    pending.extend(frames(buffer))
+            batch, pending = pending[:MAX_BATCH], pending[MAX_BATCH:]
+            if batch:
+                _write_all(fd_out, encode_outcomes(_store(conn, cache, batch)))
+    finally:
+        close(conn)
+
+
+def _read_ready(fd: int) -> bytes | None:
+    """What stdin holds now, without waiting (``None``: nothing yet)."""
+    os.set_blocking(fd, False)
+    try:
+        return os.read(fd, _READ)
+    except BlockingIOError:
+        return None
+    finally:
+        os.set_blocking(fd, True)
+
+
+def _store(conn: sqlite3.Connection, cache: EndpointCache, bodies: list[bytes]) -> list[IngestOutcome]:
+    jobs: list[IngestJob] = []
+    slots: list[IngestOutcome | None] = []
+    for body in bodies:
+        try:
+            jobs.append(decode_job(body))
+            slots.append(None)
+        except Exception as exc:  # a job the codec cannot read fails alone
+            slots.append(exc)
+    stored: list[IngestOutcome] = []
+    if jobs:
+        try:
+            stored = ingest_transaction(conn, jobs, cache)
+        except Exception as exc:  # the commit failed: nothing in the batch is stored
+            stored = [exc] * len(jobs)
+    results = iter(stored)
+    return [slot if slot is not None else next(results) for slot in slots]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m gateway.store.ingest_child <database>", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    serve(Path(argv[1]), sys.stdin.fileno(), sys.stdout.fileno())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
