@@ -149,7 +149,7 @@ def create_app(
     ``run_until_idle()``. ``proxy_http``: the client for aggregator APIs (tests pass one on
     fake aggregators); production builds its own. ``siblings``: the other worker processes
     (``gateway.workers``), when there are any."""
-    store = store or store_from_url(settings.store.url, ingest_process=settings.store.ingest_process)
+    store = store or store_from_url(settings.store.url, writer_process=settings.store.writer_process)
     clock = clock or store_clock(store)
     sender = sender or Sender(allow_private=settings.delivery.allow_private_destinations)
     metrics = Metrics()

@@ -116,7 +116,7 @@ class JobQueue(Protocol[J_contra, R]):
 
 class DirectWriter(Generic[J, R]):
     """``BatchWriter``'s interface for a store that groups commits on its own side (the
-    SQLite ingest process): each job goes to it at once, many in flight together."""
+    SQLite writer process): each job goes to it at once, many in flight together."""
 
     def __init__(self, queue: JobQueue[J, R]) -> None:
         self._queue = queue

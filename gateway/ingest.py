@@ -42,7 +42,7 @@ class Ingestor:
         linger = float(getattr(store, "ingest_linger", 0.0))
         self.writer: BatchWriter[IngestJob, IngestOutcome] | DirectWriter[IngestJob, IngestOutcome]
         queue = getattr(store, "ingest_queue", None)
-        if queue is not None:  # the SQLite ingest process groups commits on its side
+        if queue is not None:  # the SQLite writer process groups commits on its side
             self.writer = DirectWriter(queue)
         else:
             self.writer = BatchWriter(store.ingest, linger=linger)

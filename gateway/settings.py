@@ -30,8 +30,8 @@ class ServerSettings(_Section):
 class StoreSettings(_Section):
     url: str = "sqlite:///var/gateway.db"
     retention: Duration = 30 * 86400.0
-    #: SQLite: store webhooks from a child process, beside the event loop's (``IngestProcess``).
-    ingest_process: bool = True
+    #: SQLite: ingest, claims and completions from a child process (``WriterProcess``).
+    writer_process: bool = True
 
     @model_validator(mode="after")
     def _known_scheme(self) -> StoreSettings:

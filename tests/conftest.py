@@ -37,10 +37,10 @@ def routes_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    # In-process tests store webhooks from the writer thread: a child ingest process costs
+    # In-process tests store webhooks from the writer thread: a writer process costs
     # 0.25 s to start, per test. The child is covered by tests/integration/
-    # test_ingest_process.py, the ingest contract tests and every test of `gateway serve`.
-    env = {"GATEWAY_STORE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "GATEWAY_STORE_INGEST_PROCESS": "false"}
+    # test_writer_process.py, the ingest contract tests and every test of `gateway serve`.
+    env = {"GATEWAY_STORE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "GATEWAY_STORE_WRITER_PROCESS": "false"}
     return load_settings(None, env)
 
 

@@ -8,11 +8,11 @@ from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SqliteStore
 
 
-def store_from_url(url: str, *, ingest_process: bool = False) -> Store:
-    """``ingest_process``: SQLite stores webhooks from a child process (PostgreSQL ignores it:
+def store_from_url(url: str, *, writer_process: bool = False) -> Store:
+    """``writer_process``: SQLite makes its hot writes from a child process (PostgreSQL ignores it:
     its server is already another process)."""
     if url.startswith("sqlite:///"):
-        return SqliteStore.from_url(url, ingest_process=ingest_process)
+        return SqliteStore.from_url(url, writer_process=writer_process)
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresStore.from_url(url)
     raise ValueError(f"unsupported store url scheme: {url.split(':', 1)[0]!r}")

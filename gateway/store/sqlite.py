@@ -37,7 +37,6 @@ from gateway.store.base import (
     ReturnRecord,
 )
 from gateway.store.dbthread import DbThread, immediate
-from gateway.store.ingest_process import IngestProcess
 from gateway.store.sqlite_dispatch import (
     claim_transaction,
     complete_transaction,
@@ -49,6 +48,7 @@ from gateway.store.sqlite_dispatch import (
     set_disabled_transaction,
 )
 from gateway.store.sqlite_ingest import EndpointCache, ingest_transaction
+from gateway.store.writer_process import WriterProcess
 
 
 def sqlite_path(url: str) -> Path:
@@ -90,11 +90,11 @@ def _apply_migrations(conn: sqlite3.Connection) -> list[int]:
 
 
 class SqliteStore:
-    def __init__(self, path: Path, *, ingest_process: bool = False) -> None:
-        """``ingest_process``: store webhooks from a child process (``IngestProcess``), not
-        from this process's writer thread."""
+    def __init__(self, path: Path, *, writer_process: bool = False) -> None:
+        """``writer_process``: ingest, claims and completions from a child process
+        (``WriterProcess``), not from this process's writer thread."""
         self.path = path
-        self._child = IngestProcess(path) if ingest_process else None
+        self._child = WriterProcess(path) if writer_process else None
         #: Set when a child process groups the commits: the Ingestor hands it each job at once.
         self.ingest_queue = self._child
         self._writer = DbThread(path, name="sqlite-writer")
@@ -103,8 +103,8 @@ class SqliteStore:
         self._open = False
 
     @classmethod
-    def from_url(cls, url: str, *, ingest_process: bool = False) -> SqliteStore:
-        return cls(sqlite_path(url), ingest_process=ingest_process)
+    def from_url(cls, url: str, *, writer_process: bool = False) -> SqliteStore:
+        return cls(sqlite_path(url), writer_process=writer_process)
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,13 +218,19 @@ class SqliteStore:
         return await self._reader.run(endpoint_records)
 
     async def claim(self, now: float, free: dict[tuple[str, str], int], lease: float) -> list[ClaimedDelivery]:
+        if self._child is not None:
+            return await self._child.claim(now, free, lease)
         return await self._writer.run(lambda conn: claim_transaction(conn, now, free, lease))
 
     async def complete(self, completions: Sequence[Completion], now: float) -> list[CompletionOutcome]:
+        if self._child is not None:
+            return await self._child.complete(completions, now)
         return await self._writer.run(lambda conn: complete_transaction(conn, completions, now))
 
     async def release(self, leases: Sequence[tuple[int, str]]) -> None:
-        if leases:
+        if leases and self._child is not None:
+            await self._child.release(leases)
+        elif leases:
             await self._writer.run(lambda conn: release_transaction(conn, leases))
 
     async def set_disabled(self, org: str, endpoint: str, disabled: bool, reason: str | None, now: float) -> bool:

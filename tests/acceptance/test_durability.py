@@ -45,8 +45,8 @@ async def test_every_acknowledged_event_survives_sigkill(gateway_process: Gatewa
     async with httpx.AsyncClient(base_url=gateway_process.url, timeout=10) as client:
         await asyncio.gather(*(shipment_updates(client, f"K{i:04d}") for i in range(80)))
     assert gateway_process.proc is not None
-    [ingest_child] = children(gateway_process.proc.pid)  # stores the webhooks (store.ingest_process)
-    exited = os.pidfd_open(ingest_child)
+    [writer_child] = children(gateway_process.proc.pid)  # stores the webhooks (store.writer_process)
+    exited = os.pidfd_open(writer_child)
     gateway_process.kill(signal.SIGKILL)  # right after the last acknowledgement
     # Its input closed with the gateway: it ends on its own, not left behind.
     assert select.select([exited], [], [], 10)[0] == [exited]

@@ -120,7 +120,7 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 def split_cpu_seconds(pid: int) -> tuple[float, float, float]:
-    """(event loops, SQLite ingest processes, other threads) utime + stime of ``pid`` and its
+    """(event loops, SQLite writer processes, other threads) utime + stime of ``pid`` and its
     live descendants."""
     tree = _children()
     loops = children = others = 0
@@ -130,7 +130,7 @@ def split_cpu_seconds(pid: int) -> tuple[float, float, float]:
         stack.extend(tree.get(p, []))
         try:
             tids = os.listdir(f"/proc/{p}/task")
-            ingest_child = b"gateway.store.ingest_child" in Path(f"/proc/{p}/cmdline").read_bytes()
+            writer_child = b"gateway.store.writer_child" in Path(f"/proc/{p}/cmdline").read_bytes()
         except OSError:
             continue
         for tid in tids:
@@ -140,7 +140,7 @@ def split_cpu_seconds(pid: int) -> tuple[float, float, float]:
                 continue
             rest = fields[fields.rindex(")") + 2 :].split()
             ticks = int(rest[11]) + int(rest[12])
-            if ingest_child:
+            if writer_child:
                 children += ticks
             elif int(tid) == p:
                 loops += ticks
@@ -403,7 +403,7 @@ def measured(server: Server, target: str, mode: str, fn: object, *args: object) 
     busy = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]) * 100
     row = Row(target, mode, result, (cpu1 - cpu0) / requests * 1e6, (gen1 - gen0) / (wall1 - wall0) * 100, busy)
     row.extra["main_thread_us"] = (threads1[0] - threads0[0]) / requests * 1e6
-    row.extra["ingest_child_us"] = (threads1[1] - threads0[1]) / requests * 1e6
+    row.extra["writer_child_us"] = (threads1[1] - threads0[1]) / requests * 1e6
     row.extra["other_threads_us"] = (threads1[2] - threads0[2]) / requests * 1e6
     return row
 
@@ -617,7 +617,7 @@ def report(rows: list[Row], args: argparse.Namespace, notes: list[str]) -> int:
     for row in rows:
         print(
             f"{row.target} {row.mode}: server CPU µs/req: event loop {row.extra['main_thread_us']:.1f}, "
-            f"SQLite ingest process {row.extra['ingest_child_us']:.1f}, "
+            f"SQLite writer process {row.extra['writer_child_us']:.1f}, "
             f"other threads (SQLite, executors) {row.extra['other_threads_us']:.1f}"
         )
     for note in notes:

@@ -37,10 +37,10 @@ def pg_template() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """``sqlite-child`` (SQLite, webhooks stored by its ingest process) is opted into per
+    """``sqlite-child`` (SQLite, with its writer process) is opted into per
     module with an indirect parametrization: a child costs 0.25 s to start."""
     if request.param in ("sqlite", "sqlite-child"):
-        sqlite = SqliteStore(tmp_path / "contract.db", ingest_process=request.param == "sqlite-child")
+        sqlite = SqliteStore(tmp_path / "contract.db", writer_process=request.param == "sqlite-child")
         await sqlite.open()
         try:
             yield sqlite

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from helpers import T0, endpoint, event, ingest_one
 
 from gateway.models import NotificationType as N
@@ -9,6 +10,9 @@ from gateway.store.base import AttemptRecord, ClaimedDelivery, Completion, Deliv
 
 NOW = T0 + 1000
 LEASE = 30.0
+
+# Also through the SQLite writer process, which makes claims and completions for `gateway serve`.
+pytestmark = pytest.mark.parametrize("store", ["sqlite", "sqlite-child", "postgres"], indirect=True)
 
 
 def done(

@@ -11,7 +11,7 @@ from gateway.store.base import Store
 
 RET = ShipmentType.RETURN
 
-# Also through the SQLite ingest process, which `gateway serve` uses by default.
+# Also through the SQLite writer process, which `gateway serve` uses by default.
 pytestmark = pytest.mark.parametrize("store", ["sqlite", "sqlite-child", "postgres"], indirect=True)
 
 

@@ -1,4 +1,4 @@
-"""Webhooks stored by the SQLite ingest process (``store.ingest_process``, on by default):
+"""Webhooks stored by the SQLite writer process (``store.writer_process``, on by default):
 answers land on the right requests, and a child that dies loses nothing it acknowledged."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from gateway.routing import EndpointConfig
 from gateway.settings import Settings, load_settings
 from gateway.store.base import IngestJob
 from gateway.store.dbthread import writer_lock_path
-from gateway.store.ingest_process import IngestProcess
 from gateway.store.sqlite import SqliteStore
+from gateway.store.writer_process import WriterProcess
 
 
 def sr(awb: str, status_id: int = 18, label: str = "IN TRANSIT", when: str = "14 03 2025 09:00:00") -> dict[str, Any]:
@@ -40,7 +40,7 @@ def sr(awb: str, status_id: int = 18, label: str = "IN TRANSIT", when: str = "14
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings(
-        None, {"GATEWAY_STORE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "GATEWAY_STORE_INGEST_PROCESS": "true"}
+        None, {"GATEWAY_STORE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "GATEWAY_STORE_WRITER_PROCESS": "true"}
     )
 
 
@@ -50,9 +50,9 @@ async def gateway(gateway_factory: Callable[..., Any]) -> AsyncIterator[Gateway]
         yield gw
 
 
-def child_of(gw: Gateway) -> IngestProcess:
+def child_of(gw: Gateway) -> WriterProcess:
     queue = gw.state.ingestor.writer._queue  # type: ignore[union-attr]
-    assert isinstance(queue, IngestProcess) and queue.running
+    assert isinstance(queue, WriterProcess) and queue.running
     return queue
 
 
@@ -129,7 +129,7 @@ async def test_readyz_fails_while_the_child_is_down(gateway: Gateway) -> None:
 
 
 async def test_close_answers_every_job_sent_before_the_child_ends(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "close.db", ingest_process=True)
+    store = SqliteStore(tmp_path / "close.db", writer_process=True)
     await store.open()
     queue = store.ingest_queue
     assert queue is not None

@@ -1,4 +1,4 @@
-"""The ingest process's wire format: every event a parser makes crosses it unchanged."""
+"""The SQLite writer process's wire format: what crosses it arrives unchanged."""
 
 from __future__ import annotations
 
@@ -12,22 +12,45 @@ from support import load_fixture, webhook_fixtures
 
 from gateway.inbound.parsers import PARSERS
 from gateway.models import InboundEvent, Item, NotificationType, ShipmentType, Source
-from gateway.store.base import IngestedEvent, IngestJob
-from gateway.store.ingest_codec import (
-    IngestFailed,
+from gateway.store.base import (
+    AttemptRecord,
+    ClaimedDelivery,
+    Completion,
+    CompletionOutcome,
+    IngestedEvent,
+    IngestJob,
+    Verdict,
+)
+from gateway.store.writer_codec import (
+    CLAIM,
+    COMPLETE,
+    INGEST,
+    RELEASE,
+    ChildError,
+    decode_claim,
+    decode_claimed,
+    decode_complete,
+    decode_completed,
     decode_job,
-    decode_outcomes,
+    decode_outcome,
+    decode_release,
+    encode_claim,
+    encode_claimed,
+    encode_complete,
+    encode_completed,
     encode_job,
-    encode_outcomes,
+    encode_outcome,
+    encode_release,
     frames,
+    read_reply,
 )
 
 
 def round_trip(job: IngestJob) -> IngestJob:
     buffer = bytearray(encode_job(job))
     [body] = frames(buffer)
-    assert buffer == b""
-    return decode_job(body)
+    assert buffer == b"" and body[:1] == INGEST
+    return decode_job(memoryview(body)[1:])
 
 
 def assert_same_job(got: IngestJob, sent: IngestJob) -> None:
@@ -113,15 +136,80 @@ def test_frames_wait_for_the_rest_of_a_frame() -> None:
     for i in range(len(data)):  # a byte at a time: every split point
         buffer += data[i : i + 1]
         got.extend(frames(buffer))
-    assert [decode_job(b).org for b in got] == ["a", "b"]
+    assert [decode_job(memoryview(b)[1:]).org for b in got] == ["a", "b"]
     assert buffer == b""
 
 
-def test_outcomes_keep_results_and_errors_in_order() -> None:
+def answers(data: bytes) -> list[bytes]:
+    buffer = bytearray(data)
+    got = list(frames(buffer))
+    assert buffer == b""
+    return got
+
+
+def test_ingest_answers_keep_results_and_errors() -> None:
     results = [IngestedEvent("evt_1", False, 7, False, 2), IngestedEvent("evt_0", True, 7, True, 0)]
-    buffer = bytearray(encode_outcomes([results, ValueError("disk I/O error"), []]))
-    [body] = frames(buffer)
-    first, failed, empty = decode_outcomes(body)
-    assert first == results
-    assert isinstance(failed, IngestFailed) and "disk I/O error" in str(failed)
-    assert empty == []
+    first, failed, empty = answers(
+        encode_outcome(results) + encode_outcome(ValueError("disk I/O error")) + encode_outcome([])
+    )
+    assert decode_outcome(read_reply(first)) == results
+    with pytest.raises(ChildError, match="disk I/O error"):
+        read_reply(failed)
+    assert decode_outcome(read_reply(empty)) == []
+
+
+def request(data: bytes, kind: bytes) -> memoryview:
+    [body] = answers(data)
+    assert body[:1] == kind
+    return memoryview(body)[1:]
+
+
+def test_a_claim_crosses_both_ways_with_its_bodies_as_bytes() -> None:
+    free = {("acme", "oms"): 3, ("beta", "wms"): 64}
+    assert decode_claim(request(encode_claim(12.5, free, 30.0), CLAIM)) == (12.5, free, 30.0)
+    claimed = [
+        ClaimedDelivery(1, "evt_a", "acme", "oms", "notification", 1, "tok", b'{"eventId":"evt_a"}', 11.0),
+        # Bodies are opaque bytes: not JSON, not UTF-8, empty.
+        ClaimedDelivery(2, "evt_b", "acme", "oms", "returns", 3, "tok", b"\xff\x00\x1f raw", None),
+        ClaimedDelivery(3, "evt_c", "beta", "wms", "notification", 2, "tok", b"", 12.0),
+    ]
+    [answer] = answers(encode_claimed(claimed))
+    assert decode_claimed(read_reply(answer)) == claimed
+    [none] = answers(encode_claimed([]))
+    assert decode_claimed(read_reply(none)) == []
+
+
+@given(
+    st.lists(
+        st.builds(
+            Completion,
+            delivery_id=st.integers(1, 2**62),
+            lease_token=st.text(max_size=32),
+            org=st.text(max_size=10),
+            endpoint=st.text(max_size=10),
+            verdict=st.sampled_from(Verdict),
+            attempt=st.builds(
+                AttemptRecord,
+                at=st.floats(0, 4e9),
+                status_code=st.none() | st.integers(100, 599),
+                duration_ms=st.floats(0, 1e6),
+                error=_text,
+                response_excerpt=_text,
+            ),
+            next_attempt_at=st.none() | st.floats(0, 4e9),
+            disable_after=st.none() | st.floats(0, 1e7),
+        ),
+        max_size=4,
+    ),
+    st.floats(0, 4e9),
+)
+def test_completions_cross_unchanged(completions: list[Completion], now: float) -> None:
+    assert decode_complete(request(encode_complete(completions, now), COMPLETE)) == (completions, now)
+
+
+def test_completion_outcomes_and_releases_cross_unchanged() -> None:
+    outcomes = [CompletionOutcome(True), CompletionOutcome(False), CompletionOutcome(True, "oms")]
+    [answer] = answers(encode_completed(outcomes))
+    assert decode_completed(read_reply(answer)) == outcomes
+    leases = [(1, "tok-a"), (2**62, "tok-b")]
+    assert decode_release(request(encode_release(leases), RELEASE)) == leases
