@@ -40,10 +40,14 @@ class EndpointCache:
         self._version = -1
         self._by_org: dict[str, Endpoints] = {}
 
-    def for_org(self, conn: sqlite3.Connection, org: str) -> Endpoints:
+    def check(self, conn: sqlite3.Connection) -> None:
+        """Forget what changed; once per transaction (endpoints cannot change inside one)."""
         (version,) = conn.execute("SELECT version FROM endpoints_version WHERE id = 1").fetchone()
         if version != self._version:
             self._by_org, self._version = {}, version
+
+    def for_org(self, conn: sqlite3.Connection, org: str) -> Endpoints:
+        """``org``'s endpoints as of the last ``check``."""
         endpoints = self._by_org.get(org)
         if endpoints is None:
             rows = conn.execute(
@@ -224,6 +228,7 @@ def _ingest_event(
 
 def _ingest_jobs(conn: sqlite3.Connection, jobs: Sequence[IngestJob], cache: EndpointCache) -> list[IngestOutcome]:
     outcomes: list[IngestOutcome] = []
+    cache.check(conn)
     for job in jobs:
         endpoints = cache.for_org(conn, job.org)
         outcomes.append(
