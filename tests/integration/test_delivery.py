@@ -273,39 +273,47 @@ async def test_hundred_updates_of_one_awb_arrive_in_order_despite_failures(
 async def test_a_hanging_endpoint_does_not_hold_up_a_healthy_one(
     delivery_env: DeliveryEnv, make_sink: SinkFactory
 ) -> None:
+    import asyncio
+
     healthy, hanging = await make_sink(), await make_sink()
-    release: list[Any] = []
+    release: list[asyncio.Future[None]] = []
+    holding = True
+    healthy_done, hanging_done = asyncio.Event(), asyncio.Event()
 
     async def hang(request: web.Request) -> web.StreamResponse:
-        import asyncio
-
-        waiter = asyncio.get_running_loop().create_future()
-        release.append(waiter)
-        await waiter
+        if holding:
+            waiter = asyncio.get_running_loop().create_future()
+            release.append(waiter)
+            await waiter
+        if len(hanging.received) == 40:
+            hanging_done.set()
         return web.Response()
 
+    async def count(request: web.Request) -> web.StreamResponse:
+        if len(healthy.received) == 40:
+            healthy_done.set()
+        return web.Response(text="ok")
+
     hanging.routes["/hook"] = hang
+    healthy.routes["/hook"] = count
     async with delivery_env(
         {"healthy": healthy.url(), "hanging": hanging.url()},
         env={"GATEWAY_DELIVERY_TIMEOUT": "30s", "GATEWAY_DELIVERY_LEASE": "40s"},
     ) as gw:
-        import asyncio
-
         for i in range(40):
             await gw.webhook("acme", "shiprocket", sr(f"ISO{i}"))
         dispatcher = gw.state.dispatcher
-        await dispatcher.refresh_endpoints()
-        for _ in range(50):
-            await dispatcher.tick()
-            await asyncio.sleep(0.01)
-            if len(healthy.received) == 40:
-                break
+        dispatcher.start()  # its own loop: claims again as slots free up
+        await asyncio.wait_for(healthy_done.wait(), 20)
         # Every healthy delivery went out while the hanging endpoint held all its slots.
         assert len(healthy.received) == 40
         assert len(hanging.received) == 16  # max_in_flight: the rest wait their turn
+        assert len(release) == 16
+        holding = False
         for waiter in release:
             waiter.set_result(None)
-        await dispatcher.run_until_idle()
+        await asyncio.wait_for(hanging_done.wait(), 20)  # then the rest go out
+        assert len(healthy.received) == 40
 
 
 async def test_private_destination_is_refused_without_a_packet(delivery_env: DeliveryEnv, sink: Sink) -> None:
