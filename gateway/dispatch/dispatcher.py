@@ -162,6 +162,8 @@ class Dispatcher:
             self._targets.update(self._extra_targets())
         self._disabled = {(r.org, r.name) for r in records if r.disabled}
         self._endpoint_keys = {(r.org, r.name) for r in records}
+        for key in [k for k in self._queued if k in self._disabled]:
+            self._give_back_queued(key)
         for key, target in self._targets.items():
             bucket = self._buckets.get(key)
             if target.rate_per_second is None:
@@ -224,6 +226,9 @@ class Dispatcher:
 
     def _pump(self, key: EndpointKey) -> None:
         """Start queued deliveries of ``key`` while it has free slots (and tokens)."""
+        if key in self._disabled:
+            self._give_back_queued(key)
+            return
         queue = self._queued.get(key)
         target = self._targets.get(key)
         limit = target.max_in_flight if target is not None else 1
@@ -237,6 +242,25 @@ class Dispatcher:
             task = asyncio.create_task(self._deliver(delivery), context=contextvars.Context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _give_back_queued(self, key: EndpointKey) -> None:
+        """A disabled endpoint receives nothing more: what was claimed ahead for it goes back
+        to the store, which parks it while the endpoint stays disabled."""
+        queue = self._queued.pop(key, None)
+        if not queue:
+            return
+        leases = [(d.id, d.lease_token) for d in queue]
+        for d in queue:
+            self._leases.pop(d.id, None)
+        task = asyncio.create_task(self._release(leases))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _release(self, leases: list[tuple[int, str]]) -> None:
+        try:
+            await self._store.release(leases)
+        except Exception as exc:  # the leases run out; the rows wait, pending, for an enable
+            log.error("dispatcher.release_failed", leases=len(leases), error=repr(exc))
 
     async def run_until_idle(self) -> None:
         """Claim and send until nothing is due at the clock's current time (for tests)."""
@@ -343,6 +367,7 @@ class Dispatcher:
             self._on_outcome(delivery, verdict, result)
         if outcome.disabled_endpoint is not None:
             self._disabled.add((delivery.org, delivery.endpoint))
+            self._give_back_queued((delivery.org, delivery.endpoint))
 
     async def _complete_batch(self, completions: Sequence[Completion]) -> list[CompletionOutcome]:
         return await self._store.complete(completions, self._clock.now())

@@ -179,8 +179,12 @@ async def complete(conn: Conn, completions: Sequence[Completion], now: float) ->
 
 async def release(conn: Conn, leases: Sequence[tuple[int, str]]) -> None:
     ids, tokens = (list(c) for c in zip(*leases, strict=True))
+    # A delivery given back while its endpoint is disabled is parked, as the disable would
+    # have parked it had it not been leased then (sqlite_dispatch.release_transaction).
     await conn.execute(
-        "UPDATE deliveries d SET lease_token = NULL, lease_until = NULL, attempt_count = d.attempt_count - 1 "
+        "UPDATE deliveries d SET lease_token = NULL, lease_until = NULL, attempt_count = d.attempt_count - 1, "
+        "state = CASE WHEN d.state = 'pending' AND EXISTS (SELECT 1 FROM endpoints e WHERE e.org = d.org "
+        "AND e.name = d.endpoint AND e.disabled) THEN 'parked' ELSE d.state END "
         "FROM unnest($1::bigint[], $2::text[]) AS l (id, token) WHERE d.id = l.id AND d.lease_token = l.token",
         ids,
         tokens,

@@ -218,8 +218,12 @@ def complete_transaction(
 
 def release_transaction(conn: sqlite3.Connection, leases: Sequence[tuple[int, str]]) -> None:
     with immediate(conn, durable=False):
+        # A delivery given back while its endpoint is disabled is parked, as the disable
+        # would have parked it had it not been leased then.
         conn.executemany(
-            "UPDATE deliveries SET lease_token = NULL, lease_until = NULL, attempt_count = attempt_count - 1 "
+            "UPDATE deliveries SET lease_token = NULL, lease_until = NULL, attempt_count = attempt_count - 1, "
+            "state = CASE WHEN state = 'pending' AND EXISTS (SELECT 1 FROM endpoints e WHERE e.org = deliveries.org "
+            "AND e.name = deliveries.endpoint AND e.disabled = 1) THEN 'parked' ELSE state END "
             "WHERE id = ? AND lease_token = ?",
             leases,
         )

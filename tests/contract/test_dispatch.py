@@ -178,6 +178,23 @@ async def test_disable_parks_and_enable_resumes_in_order(store: Store) -> None:
     assert sent == [*ids, later]
 
 
+async def test_deliveries_given_back_while_their_endpoint_is_disabled_are_parked(store: Store) -> None:
+    ids = await setup(store, count=3, awb="HELD")
+    [first] = await store.claim(NOW, {("acme", "hook"): 5}, LEASE)  # ordered: one at a time
+    assert first.event_id == ids[0]
+    # Disabling parks what is not leased; the leased one is given back afterwards.
+    assert await store.set_disabled("acme", "hook", True, "maintenance", NOW)
+    await store.release([(first.id, first.lease_token)])
+    assert [(r.state, r.attempt_count) for r in await rows(store)] == [("parked", 0)] * 3
+    assert await store.set_disabled("acme", "hook", False, None, NOW + 10)
+    sent = []
+    for _ in range(3):
+        [c] = await store.claim(NOW + 10, {("acme", "hook"): 5}, LEASE)
+        sent.append(c.event_id)
+        await store.complete([done(c, Verdict.DELIVERED)], NOW + 10)
+    assert sent == ids  # in order, the given-back one first
+
+
 async def test_deliveries_pages_by_id_and_filters(store: Store) -> None:
     await store.sync_file_endpoints("acme", [endpoint("x"), endpoint("y")])
     for i in range(3):

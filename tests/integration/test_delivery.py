@@ -316,6 +316,47 @@ async def test_a_hanging_endpoint_does_not_hold_up_a_healthy_one(
         assert len(healthy.received) == 40
 
 
+async def test_a_disabled_endpoint_gets_nothing_that_was_claimed_ahead_for_it(
+    delivery_env: DeliveryEnv, sink: Sink
+) -> None:
+    import asyncio
+
+    release: list[asyncio.Future[None]] = []
+    holding = True
+    four_held = asyncio.Event()
+
+    async def hold(request: web.Request) -> web.StreamResponse:
+        if holding:
+            waiter = asyncio.get_running_loop().create_future()
+            release.append(waiter)
+            if len(release) == 4:
+                four_held.set()
+            await waiter
+        return web.Response()
+
+    sink.routes["/hook"] = hold
+    async with delivery_env({"shopify": sink.url()}, extra="max_in_flight = 4\n") as gw:
+        for i in range(10):
+            await gw.webhook("acme", "shiprocket", sr(f"AH{i}"))
+        dispatcher = gw.state.dispatcher
+        await dispatcher.refresh_endpoints()
+        assert await dispatcher.tick() == 5  # four sent, one claimed ahead
+        await asyncio.wait_for(four_held.wait(), 10)
+        disabled = await gw.client.post("/v1/admin/endpoints/acme/shopify/disable", headers=ADMIN)
+        assert disabled.status_code == 200
+        holding = False
+        for waiter in release:
+            waiter.set_result(None)
+        await dispatcher.run_until_idle()
+        assert len(sink.received) == 4  # the one claimed ahead was not sent
+        states = [d["state"] for d in (await gw.client.get("/v1/admin/deliveries", headers=ADMIN)).json()["items"]]
+        assert sorted(states) == ["delivered"] * 4 + ["parked"] * 6
+        await gw.client.post("/v1/admin/endpoints/acme/shopify/enable", headers=ADMIN)
+        await dispatcher.run_until_idle()
+    awbs = [json.loads(r.body)["forwardAwb"] for r in sink.received]
+    assert sorted(awbs) == sorted(f"AH{i}" for i in range(10))  # each once
+
+
 async def test_private_destination_is_refused_without_a_packet(delivery_env: DeliveryEnv, sink: Sink) -> None:
     async with delivery_env({"shopify": sink.url()}, allow_private=False) as gw:
         await gw.webhook("acme", "shiprocket", sr("P1"))
