@@ -75,7 +75,9 @@ class _Protocol(asyncio.SubprocessProtocol):
         except Exception as exc:  # a garbled answer: no later answer can be trusted either
             self._owner._garbled(exc)
 
-    def process_exited(self) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
+        # Not process_exited: that may come before the last answers were read off the pipe.
+        # This comes once the process has exited and every pipe is closed.
         self._owner._exited()
 
 
