@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import os
 import signal
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -91,6 +93,20 @@ async def test_concurrent_webhooks_each_get_their_own_answer(gateway: Gateway) -
     leg = (await gateway.shipment("acme", "PC007")).json()["legs"][0]
     assert leg["currentStatus"] == "IN_TRANSIT"
     assert [h["stale"] for h in leg["history"]] == [False, True]
+
+
+async def test_a_body_near_the_size_cap_crosses_the_pipe_whole(gateway: Gateway) -> None:
+    body = sr("BIG1")
+    scan = {"date": "2025-03-13 10:20:05", "activity": "x" * 200, "location": "Jaipur_Hub", "sr-status": "42"}
+    body["scans"] = [scan] * 3500  # about 0.9 MB: several of the child's 1 MiB reads
+    response = await gateway.webhook("acme", "shiprocket", body)
+    assert response.status_code == 200, response.text
+    [event_id] = response.json()["eventIds"]
+    db: Path = gateway.state.store.path  # type: ignore[attr-defined]
+    conn = sqlite3.connect(db)
+    (raw,) = conn.execute("SELECT raw FROM notifications WHERE event_id = ?", (event_id,)).fetchone()
+    conn.close()
+    assert len(json.loads(raw)["scans"]) == 3500
 
 
 async def test_a_killed_child_fails_what_it_had_not_stored_and_is_replaced(gateway: Gateway) -> None:
