@@ -38,14 +38,13 @@ class Ingestor:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
-        # A store whose cost is mostly per batch asks for a linger (PostgresStore.ingest_linger).
-        linger = float(getattr(store, "ingest_linger", 0.0))
         self.writer: BatchWriter[IngestJob, IngestOutcome] | DirectWriter[IngestJob, IngestOutcome]
         queue = getattr(store, "ingest_queue", None)
         if queue is not None:  # the SQLite writer process groups commits on its side
             self.writer = DirectWriter(queue)
         else:
-            self.writer = BatchWriter(store.ingest, linger=linger)
+            # A store whose cost is mostly per batch asks for a linger (PostgresStore.ingest_linger).
+            self.writer = BatchWriter(store.ingest, linger=float(getattr(store, "ingest_linger", 0.0)))
 
     def start(self) -> None:
         self.writer.start()

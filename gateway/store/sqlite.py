@@ -95,12 +95,15 @@ class SqliteStore:
         (``WriterProcess``), not from this process's writer thread."""
         self.path = path
         self._child = WriterProcess(path) if writer_process else None
-        #: Set when a child process groups the commits: the Ingestor hands it each job at once.
-        self.ingest_queue = self._child
         self._writer = DbThread(path, name="sqlite-writer")
         self._reader = DbThread(path, readonly=True, name="sqlite-reader")
         self._endpoints = EndpointCache()
         self._open = False
+
+    @property
+    def ingest_queue(self) -> WriterProcess | None:
+        """Set when a child process groups the commits: the Ingestor hands it each job at once."""
+        return self._child
 
     @classmethod
     def from_url(cls, url: str, *, writer_process: bool = False) -> SqliteStore:
@@ -228,10 +231,12 @@ class SqliteStore:
         return await self._writer.run(lambda conn: complete_transaction(conn, completions, now))
 
     async def release(self, leases: Sequence[tuple[int, str]]) -> None:
-        if leases and self._child is not None:
+        if not leases:
+            return
+        if self._child is not None:
             await self._child.release(leases)
-        elif leases:
-            await self._writer.run(lambda conn: release_transaction(conn, leases))
+            return
+        await self._writer.run(lambda conn: release_transaction(conn, leases))
 
     async def set_disabled(self, org: str, endpoint: str, disabled: bool, reason: str | None, now: float) -> bool:
         return await self._writer.run(lambda conn: set_disabled_transaction(conn, org, endpoint, disabled, reason, now))

@@ -59,13 +59,11 @@ def serve(path: Path, fd_in: int, fd_out: int) -> None:
     try:
         while True:
             if len(pending) < MAX_BATCH:
-                chunk = os.read(fd_in, _READ) if not pending else _read_ready(fd_in)
-                if chunk is None:
-                    pass
-                elif not chunk:
-                    if not pending:
-                        return
-                else:
+                # Wait for input only with nothing left to do; b"" is the end of input.
+                chunk = _read_ready(fd_in) if pending else os.read(fd_in, _READ)
+                if chunk == b"" and not pending:
+                    return
+                if chunk:
                     buffer += chunk
                     pending.extend(frames(buffer))
             batch, pending = pending[:MAX_BATCH], pending[MAX_BATCH:]

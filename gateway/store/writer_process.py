@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import sys
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -48,11 +47,6 @@ from gateway.store.writer_codec import (
 T = TypeVar("T")
 
 log = get_logger("gateway.store")
-
-_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-#: Room in the pipe for several hundred queued jobs, so that a busy child does not leave
-#: them in the event loop's write buffer.
-_PIPE_BYTES = 1 << 20
 
 
 class WriterProcessGone(Exception):
@@ -123,10 +117,6 @@ class WriterProcess:
         )
         # uvloop's pipe transports do not subclass asyncio.WriteTransport.
         stdin = cast(asyncio.WriteTransport, transport.get_pipe_transport(0))
-        fileno = _fileno(stdin)
-        if fileno is not None:
-            with contextlib.suppress(OSError):  # a smaller pipe only costs some buffering
-                fcntl.fcntl(fileno, _F_SETPIPE_SZ, _PIPE_BYTES)
         self._transport, self._stdin = transport, stdin
         self._up.set()
 
@@ -230,11 +220,3 @@ class WriterProcess:
             return
         stdin.close()
         await exit_
-
-
-def _fileno(transport: asyncio.BaseTransport) -> int | None:
-    pipe: Any = transport.get_extra_info("pipe")
-    try:
-        return int(pipe.fileno()) if pipe is not None else None
-    except (AttributeError, OSError, ValueError):
-        return None
