@@ -98,7 +98,7 @@ async def test_concurrent_webhooks_each_get_their_own_answer(gateway: Gateway) -
 async def test_a_body_near_the_size_cap_crosses_the_pipe_whole(gateway: Gateway) -> None:
     body = sr("BIG1")
     scan = {"date": "2025-03-13 10:20:05", "activity": "x" * 200, "location": "Jaipur_Hub", "sr-status": "42"}
-    body["scans"] = [scan] * 3500  # about 0.9 MB: several of the child's 1 MiB reads
+    body["scans"] = [scan] * 3500  # about 0.9 MB: many times a pipe's 64 KiB, read in pieces
     response = await gateway.webhook("acme", "shiprocket", body)
     assert response.status_code == 200, response.text
     [event_id] = response.json()["eventIds"]
