@@ -10,31 +10,28 @@ _NO_BOUND = 2**63 - 1
 
 
 async def prune(conn: Conn, before: float, limit: int) -> int:
-    first_new = await conn.fetchval(
-        "SELECT seq FROM notifications WHERE received_at >= $1 ORDER BY seq LIMIT 1", before
-    )
     events = [
         row[0]
         for row in await conn.fetch(
-            "SELECT n.event_id FROM notifications n WHERE n.seq < $3 AND n.received_at < $1 AND NOT EXISTS ("
+            "SELECT n.event_id FROM notifications n WHERE n.seq < COALESCE("
+            "  (SELECT seq FROM notifications WHERE received_at >= $1 ORDER BY seq LIMIT 1), $3) "
+            "AND n.received_at < $1 AND NOT EXISTS ("
             "  SELECT 1 FROM deliveries d WHERE d.event_id = n.event_id AND d.state <> 'delivered') "
             "ORDER BY n.seq LIMIT $2",
             before,
             limit,
-            _NO_BOUND if first_new is None else first_new,
+            _NO_BOUND,
         )
     ]
-    first_new_delivery = await conn.fetchval(
-        "SELECT id FROM deliveries WHERE created_at >= $1 ORDER BY id LIMIT 1", before
-    )
     updates = [
         row[0]
         for row in await conn.fetch(
-            "SELECT event_id FROM deliveries WHERE id < $3 AND kind = 'returns_system' AND state = 'delivered' "
-            "AND created_at < $1 LIMIT $2",
+            "SELECT event_id FROM deliveries WHERE id < COALESCE("
+            "  (SELECT id FROM deliveries WHERE created_at >= $1 ORDER BY id LIMIT 1), $3) "
+            "AND kind = 'returns_system' AND state = 'delivered' AND created_at < $1 LIMIT $2",
             before,
             limit,
-            _NO_BOUND if first_new_delivery is None else first_new_delivery,
+            _NO_BOUND,
         )
     ]
     gone = events + updates

@@ -15,14 +15,7 @@ def _delete_deliveries(conn: sqlite3.Connection, where: str, params: list[object
 # Rows are appended in time order, so the first row at or after the cut bounds the old
 # ones by id. Without that bound, a pass that finds nothing old read the whole table under
 # the writer lock: 0.5 s with 250,000 notifications, a stall of every webhook meanwhile.
-_FIRST_NEW_NOTIFICATION = "SELECT seq FROM notifications WHERE received_at >= ? ORDER BY seq LIMIT 1"
-_FIRST_NEW_DELIVERY = "SELECT id FROM deliveries WHERE created_at >= ? ORDER BY id LIMIT 1"
 _NO_BOUND = 2**63 - 1
-
-
-def _bound(conn: sqlite3.Connection, sql: str, before: float) -> int:
-    row = conn.execute(sql, (before,)).fetchone()
-    return int(row[0]) if row is not None else _NO_BOUND
 
 
 def prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
@@ -30,10 +23,12 @@ def prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
         events = [
             row[0]
             for row in conn.execute(
-                "SELECT n.event_id FROM notifications n WHERE n.seq < ? AND n.received_at < ? AND NOT EXISTS ("
+                "SELECT n.event_id FROM notifications n WHERE n.seq < COALESCE("
+                "  (SELECT seq FROM notifications WHERE received_at >= ?1 ORDER BY seq LIMIT 1), ?3) "
+                "AND n.received_at < ?1 AND NOT EXISTS ("
                 "  SELECT 1 FROM deliveries d WHERE d.event_id = n.event_id AND d.state != 'delivered') "
-                "ORDER BY n.seq LIMIT ?",
-                (_bound(conn, _FIRST_NEW_NOTIFICATION, before), before, limit),
+                "ORDER BY n.seq LIMIT ?2",
+                (before, limit, _NO_BOUND),
             )
         ]
         if events:
@@ -43,9 +38,10 @@ def prune(conn: sqlite3.Connection, before: float, limit: int) -> int:
         updates = [
             row[0]
             for row in conn.execute(
-                "SELECT event_id FROM deliveries WHERE id < ? AND kind = 'returns_system' AND state = 'delivered' "
-                "AND created_at < ? LIMIT ?",
-                (_bound(conn, _FIRST_NEW_DELIVERY, before), before, limit),
+                "SELECT event_id FROM deliveries WHERE id < COALESCE("
+                "  (SELECT id FROM deliveries WHERE created_at >= ?1 ORDER BY id LIMIT 1), ?3) "
+                "AND kind = 'returns_system' AND state = 'delivered' AND created_at < ?1 LIMIT ?2",
+                (before, limit, _NO_BOUND),
             )
         ]
         if updates:
