@@ -1,8 +1,8 @@
 """The ingest transaction for PostgreSQL: the SQLite rules (``sqlite_ingest``), batched.
 
-A batch of jobs costs a fixed number of round trips whatever its size: lock the leg keys
-and allocate ids, read the legs those keys name, read possible duplicates, then one
-statement writes every leg, key, notification and outbox row. The rules themselves (leg
+A batch of jobs costs a fixed number of round trips whatever its size: lock the leg keys,
+allocate ids and read the legs those keys name (one function call), read possible
+duplicates, then one statement writes every leg, key, notification and outbox row. The rules themselves (leg
 resolution, dedupe, staleness, fan-out) run in Python on what was read, event by event,
 exactly as ``sqlite_ingest`` applies them.
 
@@ -30,24 +30,8 @@ from gateway.store.sqlite_ingest import dedupe_key
 #: NOTIFY channel that wakes every process's dispatcher.
 WAKE_CHANNEL = "gateway_work"
 
-# The endpoints ride along (as JSON) to save a round trip; the ids are drawn only after
-# every lock is held (``0 * locked.n``), so a shipment's seq order is its commit order.
-_LOCK_AND_ALLOCATE = """
-SELECT ARRAY(SELECT nextval('legs_id_seq') FROM generate_series(1, $2::int + 0 * locked.n)),
-       ARRAY(SELECT nextval('notifications_seq_seq') FROM generate_series(1, $3::int + 0 * locked.n)),
-       (SELECT json_agg(json_build_array(org, name, version, config, disabled) ORDER BY org, name)
-        FROM endpoints WHERE org = ANY($4::text[]) AND NOT deleted)::text
-FROM (SELECT count(pg_advisory_xact_lock(k)) AS n
-      FROM (SELECT DISTINCT k FROM unnest($1::bigint[]) AS k ORDER BY k) keys) locked
-"""
-
-_READ_LEGS = """
-SELECT k.org, k.shipment_type, k.key, l.id, l.awb, l.forward_awb, l.return_order_id, l.terminal, l.newest_time
-FROM leg_keys k JOIN legs l ON l.id = k.leg_id
-WHERE (k.org, k.shipment_type, k.key) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))
-ORDER BY l.id
-FOR UPDATE OF l
-"""
+# Locks, ids, endpoints and the legs the keys name, in one round trip (migration 0007).
+_BEGIN_BATCH = "SELECT * FROM gateway_ingest_begin($1, $2, $3, $4, $5, $6, $7)"
 
 _READ_DUPLICATES = """
 SELECT n.org, n.dedupe_key, n.event_id, n.stale FROM notifications n
@@ -263,17 +247,16 @@ async def ingest_batch(conn: Conn, jobs: Sequence[IngestJob], cache: PgEndpointC
     ]
     lock_ids = [lock_key(job.org, ev.shipment_type.value, k) for _, job, ev, _ in events for k in ev.leg_keys()]
     orgs = sorted({job.org for job in jobs})
-    row = await conn.fetchrow(_LOCK_AND_ALLOCATE, lock_ids, len(events), len(events), orgs)
-    assert row is not None
-    endpoints = cache.for_orgs(orgs, row[2])
-    fresh_ids, seqs = list(reversed(row[0])), list(row[1])
     wanted = {(job.org, ev.shipment_type.value, k) for _, job, ev, _ in events for k in ev.leg_keys()}
+    key_orgs, key_types, keys = (list(c) for c in zip(*wanted, strict=True)) if wanted else ([], [], [])
+    row = await conn.fetchrow(_BEGIN_BATCH, lock_ids, len(events), len(events), orgs, key_orgs, key_types, keys)
+    assert row is not None
+    fresh_ids, seqs, endpoint_rows, *found = row
+    endpoints = cache.for_orgs(orgs, endpoint_rows)
+    fresh_ids = list(reversed(fresh_ids))
     batch = _Batch()
-    if wanted:
-        orgs, stypes, keys = (list(c) for c in zip(*wanted, strict=True))
-        for org, stype, key, leg_id, awb, fwd, rid, terminal, newest in await conn.fetch(
-            _READ_LEGS, orgs, stypes, keys
-        ):
+    if found[0] is not None:
+        for org, stype, key, leg_id, awb, fwd, rid, terminal, newest in zip(*found, strict=True):
             batch.keys[org, stype, key] = leg_id
             batch.legs.setdefault(leg_id, _Leg(awb, fwd, rid, terminal, newest, False))
 
