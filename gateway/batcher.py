@@ -27,13 +27,18 @@ class BatchWriter(Generic[J, R]):
         max_batch: int = MAX_BATCH,
         linger: float = 0.0,
     ) -> None:
-        """``linger``: seconds to wait for more jobs before writing, but only while the
-        previous batch held more than one job (i.e. under load). For stores whose cost is
-        mostly per batch (PostgreSQL round trips); 0 = off."""
+        """``linger``: at most this many seconds to wait for more jobs before writing, and
+        only while the previous batch held more than one job (i.e. under load). The wait
+        ends early once as many jobs are queued as the previous batch held: the requests
+        that batch answered are the ones coming back. For stores whose cost is mostly per
+        batch (PostgreSQL round trips); 0 = off."""
         self._write = write
         self._max_batch = max_batch
         self._linger = linger
-        self._pause: Callable[[float], Awaitable[None]] = asyncio.sleep
+        #: Schedules the linger's deadline (``loop.call_later``; tests replace it).
+        self._call_later: Callable[[float, Callable[[], None]], asyncio.TimerHandle | None] | None = None
+        self._enough: asyncio.Future[None] | None = None
+        self._want = 0
         self._queue: asyncio.Queue[tuple[J, asyncio.Future[R]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -66,6 +71,8 @@ class BatchWriter(Generic[J, R]):
             raise RuntimeError("batch writer is not running")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((job, future))
+        if self._enough is not None and self._queue.qsize() >= self._want:
+            _settle(self._enough)
         return future
 
     async def drain(self) -> None:
@@ -74,17 +81,17 @@ class BatchWriter(Generic[J, R]):
 
     async def _run(self) -> None:
         queue = self._queue
-        loaded = False
+        previous = 0
         while True:
             first = await queue.get()
-            if loaded and self._linger > 0:
-                await self._pause(self._linger)
+            if previous > 1 and self._linger > 0 and queue.qsize() + 1 < previous:
+                await self._wait_for(previous - 1)
             batch = [first]
             # Whatever queued while the last batch was committing is the next batch; the
             # optional linger (off by default) trades a little latency for fewer batches.
             while len(batch) < self._max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
-            loaded = len(batch) > 1
+            previous = len(batch)
             try:
                 results = await self._write([job for job, _ in batch])
             except Exception as exc:
@@ -100,6 +107,24 @@ class BatchWriter(Generic[J, R]):
                 self.jobs += len(batch)
                 for _ in batch:
                     queue.task_done()
+
+    async def _wait_for(self, queued: int) -> None:
+        """Until ``queued`` jobs wait in the queue, or the linger is over."""
+        loop = asyncio.get_running_loop()
+        enough: asyncio.Future[None] = loop.create_future()
+        self._enough, self._want = enough, queued
+        timer = (self._call_later or loop.call_later)(self._linger, lambda: _settle(enough))
+        try:
+            await enough
+        finally:
+            self._enough = None
+            if timer is not None:
+                timer.cancel()
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 J_contra = TypeVar("J_contra", contravariant=True)
