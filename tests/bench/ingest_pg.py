@@ -16,7 +16,9 @@ and the ratio of two adjacent runs carries little of that. Each run starts on em
 tables after a CHECKPOINT. The verdict uses the median of the rounds' ratios.
 
 Prints req/s (the sum over the processes), the worst per-process p50/p99, errors, how busy
-the machine was, CPU per request of the gateways and of PostgreSQL, and the notifications
+the machine was, CPU per request of the gateways and of PostgreSQL, the gateways' sessions
+running a statement on average and the share of those waiting on another's lock (sampled
+from pg_stat_activity every 20 ms), and the notifications
 each run stored beside the requests acknowledged in it (warm-up included): none may be lost.
 Target: ``pg×N`` ≥ 1.5 × ``pg×1`` req/s. Exit 0 = target met, 1 = missed, 2 = the bench failed.
 """
@@ -29,6 +31,7 @@ import os
 import shutil
 import statistics
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -61,6 +64,10 @@ class Result:
     lost: int
     gateway_us: float
     postgres_us: float
+    #: Gateway sessions running a statement, on average over the samples (PostgreSQL only).
+    sessions: float = 0.0
+    #: Of those, the share waiting on a lock held by another session.
+    locked_pct: float = 0.0
 
 
 def write_files(tmp: Path, store_url: str) -> tuple[Path, Path]:
@@ -174,14 +181,66 @@ def postgres_cpu_seconds() -> float:
     return total / ingest.CLK_TCK
 
 
+class WaitSampler:
+    """Samples the gateways' PostgreSQL sessions every 20 ms during a run, from a thread of
+    its own: how many were running a statement, and how many of those waited on a lock
+    (advisory, row or table: ``wait_event_type = 'Lock'``). Shows whether the processes
+    hold one another up in the store or only share the machine."""
+
+    QUERY = (
+        "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock') FROM pg_stat_activity "
+        "WHERE datname = $1 AND application_name = 'rms-gateway' AND state = 'active'"
+    )
+
+    def __init__(self, database: str | None) -> None:
+        self.database = database
+        self.samples = self.active = self.locked = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        conn = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + str(self.database))
+        try:
+            while not self._stop.is_set():
+                active, locked = await conn.fetchrow(self.QUERY, self.database)  # type: ignore[misc]
+                self.samples, self.active, self.locked = self.samples + 1, self.active + active, self.locked + locked
+                await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
+
+    def __enter__(self) -> WaitSampler:
+        if self.database is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    @property
+    def mean_active(self) -> float:
+        return self.active / max(1, self.samples)
+
+    @property
+    def locked_pct(self) -> float:
+        return self.locked / max(1, self.active) * 100
+
+
 def bench_setup(
-    name: str, servers: list[ingest.Server], args: argparse.Namespace, letter: str, count: Callable[[], int]
+    name: str,
+    servers: list[ingest.Server],
+    args: argparse.Namespace,
+    letter: str,
+    count: Callable[[], int],
+    database: str | None = None,
 ) -> Result:
     before = count()
     warm = spread(servers, args.connections, args.warmup, letter.lower(), args.wrk)
     busy0, pg0 = ingest.machine_busy(), postgres_cpu_seconds()
     gw0 = sum(ingest.tree_cpu_seconds(s.pid) for s in servers)
-    runs = spread(servers, args.connections, args.duration, letter, args.wrk)
+    with WaitSampler(database) as waits:
+        runs = spread(servers, args.connections, args.duration, letter, args.wrk)
     busy1, pg1 = ingest.machine_busy(), postgres_cpu_seconds()
     gw1 = sum(ingest.tree_cpu_seconds(s.pid) for s in servers)
     requests = max(1, sum(int(r["requests"]) for r in runs))  # type: ignore[call-overload]
@@ -202,6 +261,8 @@ def bench_setup(
         lost=max(0, warm_acked + acked - stored),
         gateway_us=(gw1 - gw0) / requests * 1e6,
         postgres_us=(pg1 - pg0) / requests * 1e6,
+        sessions=waits.mean_active,
+        locked_pct=waits.locked_pct,
     )
 
 
@@ -237,6 +298,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
                     args,
                     chr(ord("A") + r),  # a letter per round: AWBs stay unique within each database
                     lambda d=databases[count]: stored_notifications_pg(d),  # type: ignore[misc]
+                    databases[count],
                 )
             rounds.append((done[1], done[args.processes]))
             print(f"round {r + 1} done", flush=True)
@@ -251,7 +313,7 @@ def report(sqlite: Result, rounds: list[tuple[Result, Result]], args: argparse.N
     print()
     header = (
         f"{'setup':<8} {'round':>5} {'procs':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-        f"{'box %':>6} {'gw µs/req':>9} {'pg µs/req':>9}  stored"
+        f"{'box %':>6} {'gw µs/req':>9} {'pg µs/req':>9} {'active':>6} {'locked':>6}  stored"
     )
     print(header)
     print("-" * len(header))
@@ -259,7 +321,8 @@ def report(sqlite: Result, rounds: list[tuple[Result, Result]], args: argparse.N
     for label, r in rows:
         print(
             f"{r.setup:<8} {label:>5} {r.processes:>5} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-            f"{r.errors:>6d} {r.busy_pct:>6.0f} {r.gateway_us:>9.1f} {r.postgres_us:>9.1f}  "
+            f"{r.errors:>6d} {r.busy_pct:>6.0f} {r.gateway_us:>9.1f} {r.postgres_us:>9.1f} {r.sessions:>6.2f} "
+            f"{r.locked_pct:>5.1f}%  "
             f"{r.stored} (measured run acked {r.acked}; lost {r.lost})"
         )
     ratios = [many.rps / max(1e-9, one.rps) for one, many in rounds]
