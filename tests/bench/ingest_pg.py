@@ -68,6 +68,8 @@ class Result:
     sessions: float = 0.0
     #: Of those, the share waiting on a lock held by another session.
     locked_pct: float = 0.0
+    #: Requests per committed transaction: about the mean ingest batch (PostgreSQL only).
+    batch: float = 0.0
 
 
 def write_files(tmp: Path, store_url: str) -> tuple[Path, Path]:
@@ -181,6 +183,23 @@ def postgres_cpu_seconds() -> float:
     return total / ingest.CLK_TCK
 
 
+def commits(database: str | None) -> int:
+    """Transactions committed in ``database`` so far (0 without one)."""
+    if database is None:
+        return 0
+
+    async def read() -> int:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            # The statistics are flushed about once a second: force this session's view fresh.
+            await conn.execute("SELECT pg_stat_clear_snapshot()")
+            return int(await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", database))
+        finally:
+            await conn.close()
+
+    return asyncio.run(read())
+
+
 class WaitSampler:
     """Samples the gateways' PostgreSQL sessions every 20 ms during a run, from a thread of
     its own: how many were running a statement, and how many of those waited on a lock
@@ -239,8 +258,10 @@ def bench_setup(
     warm = spread(servers, args.connections, args.warmup, letter.lower(), args.wrk)
     busy0, pg0 = ingest.machine_busy(), postgres_cpu_seconds()
     gw0 = sum(ingest.tree_cpu_seconds(s.pid) for s in servers)
+    commits0 = commits(database)
     with WaitSampler(database) as waits:
         runs = spread(servers, args.connections, args.duration, letter, args.wrk)
+    commits1 = commits(database)
     busy1, pg1 = ingest.machine_busy(), postgres_cpu_seconds()
     gw1 = sum(ingest.tree_cpu_seconds(s.pid) for s in servers)
     requests = max(1, sum(int(r["requests"]) for r in runs))  # type: ignore[call-overload]
@@ -262,6 +283,7 @@ def bench_setup(
         gateway_us=(gw1 - gw0) / requests * 1e6,
         postgres_us=(pg1 - pg0) / requests * 1e6,
         sessions=waits.mean_active,
+        batch=requests / max(1, commits1 - commits0) if database is not None else 0.0,
         locked_pct=waits.locked_pct,
     )
 
@@ -313,7 +335,7 @@ def report(sqlite: Result, rounds: list[tuple[Result, Result]], args: argparse.N
     print()
     header = (
         f"{'setup':<8} {'round':>5} {'procs':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-        f"{'box %':>6} {'gw µs/req':>9} {'pg µs/req':>9} {'active':>6} {'locked':>6}  stored"
+        f"{'box %':>6} {'gw µs/req':>9} {'pg µs/req':>9} {'active':>6} {'locked':>6} {'batch':>5}  stored"
     )
     print(header)
     print("-" * len(header))
@@ -322,7 +344,7 @@ def report(sqlite: Result, rounds: list[tuple[Result, Result]], args: argparse.N
         print(
             f"{r.setup:<8} {label:>5} {r.processes:>5} {r.rps:>9.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
             f"{r.errors:>6d} {r.busy_pct:>6.0f} {r.gateway_us:>9.1f} {r.postgres_us:>9.1f} {r.sessions:>6.2f} "
-            f"{r.locked_pct:>5.1f}%  "
+            f"{r.locked_pct:>5.1f}% {r.batch:>5.1f}  "
             f"{r.stored} (measured run acked {r.acked}; lost {r.lost})"
         )
     ratios = [many.rps / max(1e-9, one.rps) for one, many in rounds]
