@@ -115,32 +115,22 @@ async def _record_failure(conn: Conn, c: Completion, now: float) -> str | None:
 _STATES = {Verdict.RETRY: "pending", Verdict.FAILED: "failed", Verdict.GONE: "parked"}
 
 
-async def _apply(conn: Conn, c: Completion, now: float) -> CompletionOutcome:
+async def _apply_failure(conn: Conn, c: Completion, now: float) -> CompletionOutcome:
     a = c.attempt
-    if c.verdict is Verdict.DELIVERED:
-        status = await conn.execute(
-            "UPDATE deliveries SET state = 'delivered', lease_token = NULL, lease_until = NULL, last_status = $1, "
-            "last_error = NULL, updated_at = $2 WHERE id = $3 AND lease_token = $4",
-            a.status_code,
-            now,
-            c.delivery_id,
-            c.lease_token,
-        )
-    else:
-        status = await conn.execute(
-            "UPDATE deliveries SET state = CASE WHEN $1 = 'pending' AND EXISTS (SELECT 1 FROM endpoints e "
-            "  WHERE e.org = deliveries.org AND e.name = deliveries.endpoint AND e.disabled) "
-            "  THEN 'parked' ELSE $1 END, "
-            "next_attempt_at = COALESCE($2, next_attempt_at), lease_token = NULL, lease_until = NULL, "
-            "last_status = $3, last_error = $4, updated_at = $5 WHERE id = $6 AND lease_token = $7",
-            _STATES[c.verdict],
-            c.next_attempt_at,
-            a.status_code,
-            a.error,
-            now,
-            c.delivery_id,
-            c.lease_token,
-        )
+    status = await conn.execute(
+        "UPDATE deliveries SET state = CASE WHEN $1 = 'pending' AND EXISTS (SELECT 1 FROM endpoints e "
+        "  WHERE e.org = deliveries.org AND e.name = deliveries.endpoint AND e.disabled) "
+        "  THEN 'parked' ELSE $1 END, "
+        "next_attempt_at = COALESCE($2, next_attempt_at), lease_token = NULL, lease_until = NULL, "
+        "last_status = $3, last_error = $4, updated_at = $5 WHERE id = $6 AND lease_token = $7",
+        _STATES[c.verdict],
+        c.next_attempt_at,
+        a.status_code,
+        a.error,
+        now,
+        c.delivery_id,
+        c.lease_token,
+    )
     if status == "UPDATE 0":
         return CompletionOutcome(applied=False)
     await conn.execute(
@@ -153,28 +143,79 @@ async def _apply(conn: Conn, c: Completion, now: float) -> CompletionOutcome:
         a.error,
         a.response_excerpt,
     )
-    if c.verdict is Verdict.DELIVERED:
-        await conn.execute(
-            "UPDATE endpoints SET last_success_at = $1, failing_since = NULL WHERE org = $2 AND name = $3",
-            a.at,
-            c.org,
-            c.endpoint,
-        )
-        return CompletionOutcome(applied=True)
     if c.verdict is Verdict.GONE:
         disabled = await _disable(conn, c.org, c.endpoint, "the endpoint answered 410 Gone", now)
         return CompletionOutcome(applied=True, disabled_endpoint=c.endpoint if disabled else None)
     return CompletionOutcome(applied=True, disabled_endpoint=await _record_failure(conn, c, now))
 
 
+# Every 2xx of a batch in one statement: a delivery's row and its attempt, fenced by the lease.
+_DELIVERED = """
+WITH done AS (
+    UPDATE deliveries d SET state = 'delivered', lease_token = NULL, lease_until = NULL, last_status = c.status,
+        last_error = NULL, updated_at = $4
+    FROM unnest($1::bigint[], $2::text[], $3::int[]) AS c (id, token, status)
+    WHERE d.id = c.id AND d.lease_token = c.token
+    RETURNING d.id
+), logged AS (
+    INSERT INTO attempts (delivery_id, at, status_code, duration_ms, error, response_excerpt)
+    SELECT a.id, a.at, a.status, a.duration, NULL, a.excerpt
+    FROM unnest($1::bigint[], $5::float8[], $3::int[], $6::float8[], $7::text[])
+        AS a (id, at, status, duration, excerpt)
+    WHERE a.id IN (SELECT id FROM done)
+)
+SELECT id FROM done
+"""
+
+
+async def _complete_delivered(conn: Conn, delivered: list[Completion], now: float) -> set[int]:
+    """The common case, a 2xx, for the whole batch; the ids whose lease still held."""
+    rows = await conn.fetch(
+        _DELIVERED,
+        [c.delivery_id for c in delivered],
+        [c.lease_token for c in delivered],
+        [c.attempt.status_code for c in delivered],
+        now,
+        [c.attempt.at for c in delivered],
+        [c.attempt.duration_ms for c in delivered],
+        [c.attempt.response_excerpt for c in delivered],
+    )
+    return {r[0] for r in rows}
+
+
+async def _record_success(conn: Conn, org: str, endpoint: str, at: float) -> None:
+    await conn.execute(
+        "UPDATE endpoints SET last_success_at = $1, failing_since = NULL WHERE org = $2 AND name = $3",
+        at,
+        org,
+        endpoint,
+    )
+
+
 async def complete(conn: Conn, completions: Sequence[Completion], now: float) -> list[CompletionOutcome]:
-    """In the caller's transaction. Applied in (org, endpoint, id) order so that two processes
-    completing for the same endpoints take the endpoint rows' locks in one order."""
-    outcomes: list[CompletionOutcome | None] = [None] * len(completions)
-    order = sorted(range(len(completions)), key=lambda i: (completions[i].org, completions[i].endpoint, i))
-    for i in order:
-        outcomes[i] = await _apply(conn, completions[i], now)
-    return [o for o in outcomes if o is not None]
+    """In the caller's transaction, with the rules of ``sqlite_dispatch.complete_transaction``:
+    the 2xx first, all at once; then per endpoint its latest success and its failures in
+    order, each failure after the successes. Endpoint rows are taken in (org, endpoint)
+    order, so two processes completing for the same endpoints never deadlock."""
+    delivered = [c for c in completions if c.verdict is Verdict.DELIVERED]
+    applied = await _complete_delivered(conn, delivered, now) if delivered else set()
+    outcomes = {c.delivery_id: CompletionOutcome(applied=c.delivery_id in applied) for c in delivered}
+    successes: dict[tuple[str, str], float] = {}
+    for c in delivered:
+        if c.delivery_id in applied:
+            key = (c.org, c.endpoint)
+            successes[key] = max(c.attempt.at, successes.get(key, c.attempt.at))
+    failures: dict[tuple[str, str], list[Completion]] = {}
+    for c in completions:
+        if c.verdict is not Verdict.DELIVERED:
+            failures.setdefault((c.org, c.endpoint), []).append(c)
+    for org, endpoint in sorted(successes.keys() | failures.keys()):
+        at = successes.get((org, endpoint))
+        if at is not None:
+            await _record_success(conn, org, endpoint, at)
+        for c in failures.get((org, endpoint), []):
+            outcomes[c.delivery_id] = await _apply_failure(conn, c, now)
+    return [outcomes[c.delivery_id] for c in completions]
 
 
 async def release(conn: Conn, leases: Sequence[tuple[int, str]]) -> None:
