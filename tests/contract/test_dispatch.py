@@ -252,3 +252,18 @@ async def test_recover_requeues_failed_deliveries_created_in_the_window(store: S
     await store.set_disabled("acme", "hook", True, None, NOW)
     assert await store.recover("acme", "hook", 0, NOW, NOW + 6) == 2
     assert sorted(r.state for r in await rows(store)) == ["parked", "parked", "parked"]
+
+
+async def test_a_batch_of_2xx_applies_those_whose_lease_held_and_logs_only_their_attempts(store: Store) -> None:
+    await setup(store, ordered=False, count=2)
+    [stale] = await store.claim(NOW, {("acme", "hook"): 1}, LEASE)
+    [kept] = await store.claim(NOW + 1, {("acme", "hook"): 1}, LEASE)
+    [taken] = await store.claim(NOW + LEASE, {("acme", "hook"): 2}, LEASE)  # only the first lease has run out
+    assert taken.id == stale.id
+    outcomes = await store.complete([done(stale, Verdict.DELIVERED), done(kept, Verdict.DELIVERED)], NOW + LEASE)
+    assert [o.applied for o in outcomes] == [False, True]
+    by_id = {r.id: r for r in await rows(store)}
+    assert (by_id[stale.id].state, by_id[kept.id].state) == ("pending", "delivered")
+    [stats] = await store.attempt_stats(0.0)
+    assert (stats.org, stats.endpoint, stats.attempts) == ("acme", "hook", 1)
+    assert [o.applied for o in await store.complete([done(taken, Verdict.DELIVERED)], NOW + LEASE)] == [True]
