@@ -2,9 +2,9 @@
 
 A batch of jobs costs a fixed number of round trips whatever its size: lock the leg keys,
 allocate ids and read the legs those keys name (one function call), read possible
-duplicates, then one statement writes every leg, key, notification and outbox row. The rules themselves (leg
-resolution, dedupe, staleness, fan-out) run in Python on what was read, event by event,
-exactly as ``sqlite_ingest`` applies them.
+duplicates, then one statement writes every leg, key, notification and outbox row. The
+rules themselves (leg resolution, dedupe, staleness, fan-out) run in Python on what was
+read, event by event, exactly as ``sqlite_ingest`` applies them.
 
 Several processes ingest at once, so every leg key of the batch is taken as a transaction
 advisory lock first (sorted, so two batches never deadlock), and the legs found are locked
@@ -245,9 +245,9 @@ async def ingest_batch(conn: Conn, jobs: Sequence[IngestJob], cache: PgEndpointC
     events = [
         (j, job, ev, eid) for j, job in enumerate(jobs) for ev, eid in zip(job.events, job.event_ids, strict=True)
     ]
-    lock_ids = [lock_key(job.org, ev.shipment_type.value, k) for _, job, ev, _ in events for k in ev.leg_keys()]
     orgs = sorted({job.org for job in jobs})
     wanted = {(job.org, ev.shipment_type.value, k) for _, job, ev, _ in events for k in ev.leg_keys()}
+    lock_ids = [lock_key(*leg_key) for leg_key in wanted]
     key_orgs, key_types, keys = (list(c) for c in zip(*wanted, strict=True)) if wanted else ([], [], [])
     row = await conn.fetchrow(_BEGIN_BATCH, lock_ids, len(events), len(events), orgs, key_orgs, key_types, keys)
     assert row is not None
