@@ -34,10 +34,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -47,6 +48,8 @@ import ingest  # noqa: E402  (a sibling script, not a package)
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TARGET_SCALE = 1.5
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -128,42 +131,37 @@ def spread(
         return list(pool.map(lambda pair: one(*pair), enumerate(servers)))
 
 
-def stored_notifications_pg(database: str) -> int:
-    async def count() -> int:
-        conn = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + database)
+def pg_dsn(database: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + database
+
+
+def pg_run(database: str, work: Callable[[asyncpg.Connection[Any]], Awaitable[T]]) -> T:
+    """``work`` on a connection of its own to ``database`` (``postgres``: the server's own)."""
+
+    async def run() -> T:
+        conn = await asyncpg.connect(pg_dsn(database))
         try:
-            return int(await conn.fetchval("SELECT count(*) FROM notifications"))
+            return await work(conn)
         finally:
             await conn.close()
 
-    return asyncio.run(count())
+    return asyncio.run(run())
+
+
+def stored_notifications_pg(database: str) -> int:
+    return int(pg_run(database, lambda conn: conn.fetchval("SELECT count(*) FROM notifications")))
 
 
 def pg_admin(sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+    pg_run("postgres", lambda conn: conn.execute(sql))
 
 
 def fresh_start(database: str) -> None:
     """Empty the tables a run fills and checkpoint: every run starts from the same state.
     Without it a later round ran on a database several times the size of shared_buffers
     and through a checkpoint (PostgreSQL CPU per request 68 -> 121 µs in the third round)."""
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + database)
-        try:
-            await conn.execute("TRUNCATE legs, leg_keys, notifications, deliveries, attempts")
-            await conn.execute("CHECKPOINT")
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+    pg_run(database, lambda conn: conn.execute("TRUNCATE legs, leg_keys, notifications, deliveries, attempts"))
+    pg_run(database, lambda conn: conn.execute("CHECKPOINT"))
 
 
 def postgres_cpu_seconds() -> float:
@@ -188,16 +186,12 @@ def commits(database: str | None) -> int:
     if database is None:
         return 0
 
-    async def read() -> int:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            # The statistics are flushed about once a second: force this session's view fresh.
-            await conn.execute("SELECT pg_stat_clear_snapshot()")
-            return int(await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", database))
-        finally:
-            await conn.close()
+    async def read(conn: asyncpg.Connection[Any]) -> int:
+        # The statistics are flushed about once a second: force this session's view fresh.
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        return int(await conn.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", database))
 
-    return asyncio.run(read())
+    return pg_run("postgres", read)
 
 
 class WaitSampler:
@@ -218,7 +212,7 @@ class WaitSampler:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
     async def _run(self) -> None:
-        conn = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + "/" + str(self.database))
+        conn = await asyncpg.connect(pg_dsn(str(self.database)))
         try:
             while not self._stop.is_set():
                 active, locked = await conn.fetchrow(self.QUERY, self.database)  # type: ignore[misc]
