@@ -1,0 +1,118 @@
+"""The gateway under test: its files, its process (``tests/acceptance/procs.py``), its outbox.
+
+Every scenario writes its own ``gateway.toml`` (a short delivery timeout and retry schedule,
+so a drain takes seconds; a short lease, so a dead process's deliveries are taken over
+quickly) and ``routes/acme.toml`` (the endpoints it needs, pointed at the sink), then runs
+the real ``gateway serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from faultload import ORG
+from procs import GatewayProcess
+from support import CREDENTIALS
+from test_durability import children
+
+#: The attempt deadline and the lease it allows (settings: lease >= timeout + 5 s).
+TIMEOUT = "1s"
+LEASE = "6s"
+RETRY_SCHEDULE = ("250ms", "500ms", "500ms")
+ADMIN = {"authorization": "Bearer dev-admin-token"}
+ENV = {"GATEWAY_DELIVERY_ALLOW_PRIVATE_DESTINATIONS": "true"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    url: str
+    ordered: bool = True
+    max_in_flight: int = 16
+
+
+def write_files(
+    workdir: Path,
+    endpoints: Sequence[Endpoint],
+    *,
+    store_url: str | None = None,
+    retry_schedule: Sequence[str] = RETRY_SCHEDULE,
+    extra: str = "",
+) -> Path:
+    """``gateway.toml`` and ``routes/acme.toml`` in ``workdir``; returns the routes file."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "routes").mkdir(exist_ok=True)
+    schedule = ", ".join(f'"{d}"' for d in retry_schedule)
+    store = f'[store]\nurl = "{store_url or "sqlite:///data/gateway.db"}"\n'
+    (workdir / "gateway.toml").write_text(
+        f'{store}[delivery]\ntimeout = "{TIMEOUT}"\nlease = "{LEASE}"\nallow_private_destinations = true\n'
+        f"retry_schedule = [{schedule}]\njitter = 0\n{extra}"
+    )
+    token = CREDENTIALS[ORG]["shiprocket"]["x-api-key"]
+    blocks = "".join(
+        f'[[endpoints]]\nname = "{e.name}"\nurl = "{e.url}"\nordered = {str(e.ordered).lower()}\n'
+        f"max_in_flight = {e.max_in_flight}\n"
+        for e in endpoints
+    )
+    routes = workdir / "routes" / f"{ORG}.toml"
+    routes.write_text(f'org = "{ORG}"\n[sources.shiprocket]\ntokens = ["{token}"]\n{blocks}')
+    return routes
+
+
+def ordered_paths(routes: Path) -> set[str]:
+    """The URL paths of the endpoints the routes file marks ``ordered`` (the default)."""
+    table = tomllib.loads(routes.read_text())
+    return {httpx.URL(e["url"]).path for e in table.get("endpoints", ()) if e.get("ordered", True)}
+
+
+def gateway(workdir: Path, env: Mapping[str, str] | None = None) -> GatewayProcess:
+    return GatewayProcess(workdir, env={**ENV, **(env or {})})
+
+
+def pid_of(proc: GatewayProcess) -> int:
+    assert proc.proc is not None
+    return proc.proc.pid
+
+
+def writer_child(proc: GatewayProcess) -> int | None:
+    """The SQLite writer process (``store.writer_process``), the gateway's only child, if
+    one is running."""
+    found = children(pid_of(proc))
+    assert len(found) <= 1, f"more than one child: {found}"
+    return found[0] if found else None
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+async def backlog(base: str, names: Sequence[str]) -> dict[str, int]:
+    """Pending and parked deliveries of ``names``, as the admin API counts them."""
+    async with httpx.AsyncClient(base_url=base, headers=ADMIN, timeout=5) as client:
+        response = await client.get("/v1/admin/endpoints", params={"org": ORG, "limit": "100"})
+    response.raise_for_status()
+    return {e["name"]: e["backlog"] for e in response.json()["items"] if e["name"] in names}
+
+
+async def drain(base: str, names: Sequence[str], seconds: float) -> float:
+    """Wait (polling, bounded) until no delivery of ``names`` is pending; return how long it took."""
+    start = time.monotonic()
+    left: dict[str, int] = {}
+    while time.monotonic() - start < seconds:
+        try:
+            left = await backlog(base, names)
+        except httpx.HTTPError:
+            left = {"(admin api)": -1}
+        if set(left) == set(names) and not any(left.values()):
+            return time.monotonic() - start
+        await asyncio.sleep(0.2)  # polling another process's outbox
+    raise AssertionError(f"the outbox did not drain in {seconds}s: {left}")
