@@ -13,10 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.field_limits import Identifier, Text
 from gateway.models import Source
 
 #: Aggregators send ids and codes as strings or numbers interchangeably.
 Scalar = str | int | float | None
+#: A value the parser always reads into the notification when present, so held to its field
+#: limit (a number always fits): an identifier, or a text. Values read only as a fallback stay
+#: ``Scalar`` here, though the limit applies to them too once they are read.
+Id = Identifier | int | float | None
+Txt = Text | int | float | None
 
 
 class _Payload(BaseModel):
@@ -36,14 +42,14 @@ class ShiprocketWebhook(_Payload):
     """Shiprocket tracking webhook; normalized on `shipment_status_id`, then the newest scan's
     `sr-status`, then the status text. A `channel_order_id` starting `enter your` is a panel ping."""
 
-    awb: Scalar = Field(None, description="the AWB; required unless the body is a panel test ping")
-    courier_name: Scalar = None
+    awb: Id = Field(None, description="the AWB; required unless the body is a panel test ping")
+    courier_name: Id = None
     current_status: Scalar = None
     current_status_id: Scalar = Field(None, description="ignored for normalization")
-    shipment_status: Scalar = Field(None, description="kept as `rawStatus`")
+    shipment_status: Txt = Field(None, description="kept as `rawStatus`")
     shipment_status_id: Scalar = None
-    current_timestamp: Scalar = Field(None, description="day-first `DD MM YYYY HH:MM:SS`, India time")
-    order_id: Scalar = None
+    current_timestamp: Id = Field(None, description="day-first `DD MM YYYY HH:MM:SS`, India time")
+    order_id: Id = None
     channel_order_id: Scalar = None
     channel: Scalar = None
     is_return: Scalar | bool = None
@@ -51,15 +57,15 @@ class ShiprocketWebhook(_Payload):
 
 
 class ShipwayEntry(_Payload):
-    awbno: Scalar = Field(None, description="the AWB")
-    current_status: Scalar = Field(None, description="Shipway status code (`DEL`, `INT`, `RTO`, ...)")
-    current_status_desc: Scalar = None
-    status_time: Scalar = Field(None, description="`DD-MM-YYYY HH:MM` or `YYYY-MM-DD HH:MM:SS`, India time")
-    order_id: Scalar = None
-    carrier: Scalar = None
-    carrier_id: Scalar = None
-    tracking_url: Scalar = None
-    reverse_tracking_number: Scalar = None
+    awbno: Id = Field(None, description="the AWB")
+    current_status: Txt = Field(None, description="Shipway status code (`DEL`, `INT`, `RTO`, ...)")
+    current_status_desc: Txt = None
+    status_time: Id = Field(None, description="`DD-MM-YYYY HH:MM` or `YYYY-MM-DD HH:MM:SS`, India time")
+    order_id: Id = None
+    carrier: Id = None
+    carrier_id: Txt = None
+    tracking_url: Txt = None
+    reverse_tracking_number: Txt = None
     api_input: dict[str, Any] | None = Field(None, description="a copy of the same fields, as Shipway stored them")
     scans: dict[str, Any] | list[Any] | None = Field(None, description='an object keyed "0", "1", ... or a list')
 
@@ -74,12 +80,12 @@ class ShipwayWebhook(ShipwayEntry):
 
 class ClickpostAdditional(_Payload):
     is_rvp: bool | Scalar = Field(None, description="true for a return (reverse pickup)")
-    forward_awb: Scalar = Field(None, description="the forward AWB; keys code 101 (return placed, no waybill)")
+    forward_awb: Id = Field(None, description="the forward AWB; keys code 101 (return placed, no waybill)")
     notification_event_id: Scalar = None
-    courier_partner_name: Scalar = None
-    order_id: Scalar = None
-    return_reference_number: Scalar = None
-    forward_reference_number: Scalar = None
+    courier_partner_name: Id = None
+    order_id: Id = None
+    return_reference_number: Id = None
+    forward_reference_number: Id = None
     latest_status: dict[str, Any] | None = None
     item_info: list[Any] | None = None
 
@@ -87,44 +93,44 @@ class ClickpostAdditional(_Payload):
 class ClickpostWebhook(_Payload):
     """ClickPost tracking webhook (forward, RTO and returns); `"NA"`, `""` and `cp_id: -1` mean absent."""
 
-    waybill: Scalar = Field(None, description="the AWB; required except for code 101")
-    clickpost_status_code: Scalar = None
-    clickpost_status_description: Scalar = Field(None, description="kept as `rawStatus`")
+    waybill: Id = Field(None, description="the AWB; required except for code 101")
+    clickpost_status_code: Txt = None
+    clickpost_status_description: Txt = Field(None, description="kept as `rawStatus`")
     status: Scalar = None
-    timestamp: Scalar = Field(None, description="ISO 8601, `YYYY-MM-DD HH:MM:SS` or `07/27/2017 5:01 p.m.`")
-    cp_id: Scalar = None
-    courier_partner_name: Scalar = None
+    timestamp: Id = Field(None, description="ISO 8601, `YYYY-MM-DD HH:MM:SS` or `07/27/2017 5:01 p.m.`")
+    cp_id: Txt = None
+    courier_partner_name: Id = None
     notification_event: Scalar = None
     additional: ClickpostAdditional | None = None
 
 
 class MagicReturnOrderInfo(_Payload):
-    returnOrderId: Scalar = None
-    returnAwb: Scalar = None
+    returnOrderId: Id = None
+    returnAwb: Id = None
     transporter: Scalar = None
     returnOrderTime: Scalar = None
 
 
 class MagicItem(_Payload):
-    itemId: Scalar = None
-    sku: Scalar = None
+    itemId: Id = None
+    sku: Id = None
     quantity: Scalar = None
 
 
 class MagicWebhook(_Payload):
     """RMS Magic push notification: the §7.1 envelope shape, as any Magic aggregator sends it."""
 
-    notificationType: Scalar = Field(None, description="canonical type; `RETURN_PICKUP` reads as RETURN_PICKED_UP")
+    notificationType: Txt = Field(None, description="canonical type; `RETURN_PICKUP` reads as RETURN_PICKED_UP")
     shipmentType: Scalar = Field(None, description="`FORWARD` or `RETURN`")
-    forwardOrderCode: Scalar = None
+    forwardOrderCode: Id = None
     forwardOrderId: Scalar = None
-    forwardShipmentCode: Scalar = None
-    forwardAwb: Scalar = Field(None, description="required for FORWARD notifications")
-    carrierName: Scalar = None
-    notificationUpdateTime: Scalar = Field(None, description="epoch seconds or ISO 8601")
+    forwardShipmentCode: Id = None
+    forwardAwb: Id = Field(None, description="required for FORWARD notifications")
+    carrierName: Id = None
+    notificationUpdateTime: Id = Field(None, description="epoch seconds or ISO 8601")
     returnOrderInfo: MagicReturnOrderInfo | None = None
-    logisticAggregatorName: Scalar = None
-    warehouseCode: Scalar = None
+    logisticAggregatorName: Id = None
+    warehouseCode: Id = None
     items: list[MagicItem] | None = None
     lineItems: list[MagicItem] | None = None
 
