@@ -16,6 +16,7 @@ from starlette.routing import Route
 from gateway.api.common import JSONResponse, M, parse_json, read_body, require_api_key, validate_body
 from gateway.api.proxy_models import CourierRequest, LabelRequest, ReturnAwbRequest
 from gateway.errors import NotFound
+from gateway.field_limits import IDENTIFIER
 from gateway.proxy import service
 from gateway.routing import OrgRoutes
 from gateway.state import AppState, state_of
@@ -69,6 +70,9 @@ async def _lookup(request: Request, kind: str) -> Response:
     require_api_key(request, routes)
     alias = request.query_params.get("accountAlias") or None
     order_id = request.path_params["orderId"]
+    if not IDENTIFIER.fits(order_id):
+        # No label was stored under it, nor could an aggregator have one (PostgreSQL refuses U+0000).
+        raise NotFound(f"no {kind.replace('_', ' ')} for that orderId: {IDENTIFIER.rule}")
     return JSONResponse(await service.lookup(state, org, kind, order_id, account_alias=alias))
 
 

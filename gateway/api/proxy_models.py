@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.field_limits import Identifier
+
 
 class _Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
@@ -53,16 +55,17 @@ class LineItem(_Body):
 
 
 class OrderDetails(_Body):
-    orderNumber: str = Field(min_length=1, max_length=128)
-    shipmentCode: str = Field("", max_length=128)
+    # Stored as the label's key: held to the identifier limit (gateway.field_limits).
+    orderNumber: Identifier = Field(min_length=1)
+    shipmentCode: Identifier = ""
     paymentType: Literal["PREPAID", "COD"]
     orderAmount: float = Field(ge=0)
     orderDate: str = Field(min_length=1)
     shipmentType: Literal["FORWARD", "RETURN"] | None = None
     orderLineItems: tuple[LineItem, ...] = Field(min_length=1)
     #: Beta payload (returns): the forward order this return belongs to.
-    forwardOrderNumber: str | None = None
-    forwardShipmentNumber: str | None = None
+    forwardOrderNumber: Identifier | None = None
+    forwardShipmentNumber: Identifier | None = None
 
     @field_validator("shipmentCode", mode="before")
     @classmethod

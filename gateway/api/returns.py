@@ -12,6 +12,7 @@ from starlette.responses import Response
 from gateway.api.common import JSONResponse, parse_json, read_body, require_api_key, validate_body
 from gateway.api.returns_models import CreateReturnOrder, ProcessingUpdate
 from gateway.errors import NotFound, Unprocessable
+from gateway.field_limits import IDENTIFIER
 from gateway.returns import accept_processing_update, create_return, qc_summary, return_json
 from gateway.state import state_of
 
@@ -39,7 +40,8 @@ async def post_processing_update(request: Request) -> Response:
     raw = await read_body(request, state.settings.inbound.max_body_bytes)
     require_api_key(request, routes)
     body = parse_json(raw)
-    record = await state.store.get_return(org, code)
+    # A code over the identifier limit names no stored return (and PostgreSQL refuses U+0000).
+    record = await state.store.get_return(org, code) if IDENTIFIER.fits(code) else None
     if record is None:
         raise NotFound(f"no return {code!r} in org {org!r}")
     update = validate_body(ProcessingUpdate, body)

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.field_limits import Identifier, Text
+
 
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, populate_by_name=True)
@@ -36,34 +38,34 @@ class Address(_Loose):
 
 
 class ReturnItem(_Loose):
-    itemCode: str | None = None
-    channelSkuCode: str | None = None
-    reason: str | None = None
+    itemCode: Identifier | None = None
+    channelSkuCode: Identifier | None = None
+    reason: Text | None = None
     quantity: int | None = Field(None, ge=0)
 
 
 class OrderLineItem(_Loose):
-    clientSkuId: str | None = None
+    clientSkuId: Identifier | None = None
     name: str | None = None
     quantity: int | None = Field(None, ge=0)
 
 
 class OrderDetails(_Loose):
-    orderNumber: str | None = None
-    forwardOrderNumber: str | None = None
-    forwardShipmentNumber: str | None = None
+    orderNumber: Identifier | None = None
+    forwardOrderNumber: Identifier | None = None
+    forwardShipmentNumber: Identifier | None = None
     orderLineItemList: list[OrderLineItem] | None = None
 
 
 class CreateReturnOrder(_Loose):
-    returnOrderCode: str | None = None
-    forwardOrderCode: str | None = None
-    awbNumber: str | None = None
-    transporter: str | None = None
-    returnOrderTime: str | None = None
-    locationCode: str | None = None
-    warehouseCode: str | None = None
-    returnReason: str | None = None
+    returnOrderCode: Identifier | None = None
+    forwardOrderCode: Identifier | None = None
+    awbNumber: Identifier | None = None
+    transporter: Identifier | None = None
+    returnOrderTime: Identifier | None = None
+    locationCode: Identifier | None = None
+    warehouseCode: Identifier | None = None
+    returnReason: Text | None = None
     returnsSystem: Literal["returns_prime", "clickpost"] | None = None
     orderItems: list[ReturnItem] | None = None
     orderDetails: OrderDetails | None = None
@@ -97,17 +99,17 @@ class QcItem(BaseModel):
     # sibling /usp/return carries several) must not lose its QC result, and the body sent on
     # to the returns system stays exactly the Returns Processing Update (SPEC §9).
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-    itemCode: str = Field(min_length=1)
-    channelSkuCode: str = Field(min_length=1)
+    itemCode: Identifier = Field(min_length=1)
+    channelSkuCode: Identifier = Field(min_length=1)
     qcStatus: Literal["PASS", "FAIL"]
     #: Free text: the standard reasons (increff.md §7.4) plus whatever a brand configured.
-    qcReason: str | None = None
+    qcReason: Text | None = None
     imageUrls: list[str] | None = None
 
 
 class ProcessingUpdate(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
-    returnOrderCode: str | None = None
-    forwardOrderCode: str | None = None
-    locationCode: str | None = None
+    returnOrderCode: Identifier | None = None
+    forwardOrderCode: Identifier | None = None
+    locationCode: Identifier | None = None
     orderItems: list[QcItem] = Field(min_length=1)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from gateway.api.common import JSONResponse, require_api_key
 from gateway.errors import NotFound
+from gateway.field_limits import IDENTIFIER
 from gateway.state import state_of
 from gateway.store.base import LegView, ReturnRecord
 from gateway.values import IST
@@ -53,7 +54,8 @@ async def get_shipment(request: Request) -> Response:
         raise NotFound(f"unknown org {org!r}")
     require_api_key(request, routes)
     awb = request.path_params["awb"]
-    legs = await state.store.shipment(org, awb)
+    # An AWB over the identifier limit names no stored leg (and PostgreSQL refuses U+0000).
+    legs = await state.store.shipment(org, awb) if IDENTIFIER.fits(awb) else []
     if not legs:
         raise NotFound(f"no shipment with AWB {awb!r}")
     returns = {r.leg_id: r for r in await state.store.returns_for_legs(org, [leg.leg_id for leg in legs])}
