@@ -14,11 +14,12 @@ import contextlib
 import contextvars
 import functools
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gateway.batcher import BatchWriter
-from gateway.clock import Clock
+from gateway.clock import Clock, SteadyClock
 from gateway.dispatch.ratelimit import TokenBucket
 from gateway.dispatch.retry import RetryPolicy
 from gateway.dispatch.sender import AttemptResult, Sender
@@ -47,6 +48,8 @@ POLL_SECONDS = 1.0
 #: with a commit, and a few leased deliveries queued keep the endpoint's slots busy while
 #: the next claim is under way. A crash delays at most these until their leases expire.
 PREFETCH = 0.25
+#: A step of the host's wall clock this large (seconds) is logged.
+WALL_STEP_REPORTED = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,10 @@ class Dispatcher:
         self._buckets: dict[EndpointKey, TokenBucket] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._refreshed_at = float("-inf")
+        #: Whether the store's schedule was checked against this clock (``rebase_schedule``).
+        self._rebased = False
+        #: The wall clock's step from a SteadyClock last reported (``_watch_wall_clock``).
+        self._step_seen = 0.0
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -174,8 +181,19 @@ class Dispatcher:
 
     # --- the loop ----------------------------------------------------------------------
 
+    def _watch_wall_clock(self) -> None:
+        """Say so when the host's clock steps: schedules ignore it (``SteadyClock``), and so
+        do the times stored from now on, until the gateway restarts."""
+        if not isinstance(self._clock, SteadyClock):
+            return
+        step = self._clock.step()
+        if abs(step - self._step_seen) >= WALL_STEP_REPORTED:
+            self._step_seen = step
+            log.warning("clock.wall_clock_stepped", ahead_of_gateway_clock_s=round(step, 3))
+
     async def _run(self) -> None:
         while not self._stopping:
+            self._watch_wall_clock()
             try:
                 await self.tick()
             except Exception as exc:  # a store hiccup must not kill the dispatcher
@@ -211,6 +229,8 @@ class Dispatcher:
         """Claim what is due now and start sending it; return how many were claimed."""
         if self._stopping:
             return 0
+        if not self._rebased:
+            await self._rebase()
         if self._clock.now() - self._refreshed_at >= ENDPOINT_REFRESH_SECONDS:
             await self.refresh_endpoints()
         free = self._free_slots()
@@ -223,6 +243,14 @@ class Dispatcher:
         for key in {(d.org, d.endpoint) for d in claimed}:
             self._pump(key)
         return len(claimed)
+
+    async def _rebase(self) -> None:
+        """Once, before the first claim: retries scheduled on a clock that has since gone
+        back (a step across a restart) are moved to this clock's time line."""
+        shift = await self._store.rebase_schedule(self._clock.now())
+        self._rebased = True
+        if shift > 0:
+            log.warning("dispatcher.schedule_rebased", clock_went_back_s=round(shift, 3))
 
     def _pump(self, key: EndpointKey) -> None:
         """Start queued deliveries of ``key`` while it has free slots (and tokens)."""
@@ -279,7 +307,9 @@ class Dispatcher:
     # --- one delivery ------------------------------------------------------------------
 
     def _headers(self, delivery: ClaimedDelivery, target: Target) -> dict[str, str]:
-        timestamp = int(self._clock.now())
+        # The host's wall clock, which the receiver checks the timestamp against, not the
+        # schedule's (a SteadyClock ignores steps of the wall clock, corrections included).
+        timestamp = int(time.time())
         headers = target.base_headers.copy()
         headers["webhook-id"] = delivery.event_id
         headers["webhook-timestamp"] = str(timestamp)

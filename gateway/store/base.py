@@ -105,8 +105,16 @@ class Store(Protocol):
         ...
 
     async def claim(self, now: float, free: dict[tuple[str, str], int], lease: float) -> list[ClaimedDelivery]:
-        """Lease due deliveries: at most ``free[(org, endpoint)]`` per endpoint, earliest due
-        first, never one whose ordered shipment has an earlier delivery pending or parked."""
+        """Lease due deliveries: at most ``free[(org, endpoint)]`` per endpoint, never one
+        whose ordered shipment has an earlier delivery pending or parked. Retries due by
+        ``now`` come first, earliest due first; then fresh deliveries (no failed attempt on
+        record), oldest first and due whatever ``now`` says."""
+        ...
+
+    async def rebase_schedule(self, now: float) -> float:
+        """Before the first claim of a dispatcher: if the store's clock went back since times
+        were written (local wall clock, across a restart), move pending retries' due times
+        earlier by as much; return the shift. A no-op on the database's clock."""
         ...
 
     async def complete(self, completions: Sequence[Completion], now: float) -> list[CompletionOutcome]:
@@ -278,6 +286,14 @@ class AttemptRecord:
     duration_ms: float
     error: str | None
     response_excerpt: str | None
+
+
+def failure_text(attempt: AttemptRecord) -> str:
+    """A failed attempt's ``last_error``, never empty: a pending delivery with a failure on
+    record is a retry, due on its schedule and claimed before fresh deliveries."""
+    if attempt.error:
+        return attempt.error
+    return f"http status {attempt.status_code}" if attempt.status_code is not None else "attempt failed"
 
 
 class Verdict(StrEnum):

@@ -4,6 +4,8 @@ Leases, retry schedules and staleness compare times written by different process
 on different machines. Their wall clocks can drift apart; the database's cannot disagree
 with itself. ``DbClock`` measures its offset to the server's ``clock_timestamp()`` when the
 store opens and again every ``REFRESH_SECONDS``, so ``now()`` stays a cheap local call.
+The offset is to the local monotonic clock, not the wall clock: a step of this host's wall
+clock must not move the database's time here until the next measurement.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ REFRESH_SECONDS = 60.0
 
 class DbClock:
     def __init__(self) -> None:
-        #: database time minus local time, seconds (0 until first measured).
-        self.offset = 0.0
+        #: database time minus local monotonic time, seconds (the wall clock's until measured).
+        self.offset = time.time() - time.monotonic()
 
     def now(self) -> float:
-        return time.time() + self.offset
+        return time.monotonic() + self.offset
 
     async def sync(self, conn: Conn) -> None:
         """Measure the offset; the round trip's midpoint is taken as the moment read."""
-        before = time.time()
+        before = time.monotonic()
         server = await conn.fetchval("SELECT extract(epoch FROM clock_timestamp())::float8")
-        after = time.time()
+        after = time.monotonic()
         self.offset = float(server) - (before + after) / 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.clock import Clock, SystemClock
+from gateway.clock import Clock, steady_clock
 from gateway.store.base import Store
 from gateway.store.postgres import PostgresStore
 from gateway.store.sqlite import SqliteStore
@@ -20,7 +20,8 @@ def store_from_url(url: str, *, writer_process: bool = False) -> Store:
 
 def store_clock(store: Store) -> Clock:
     """The database's clock for a shared store (processes on several machines must agree on
-    leases and schedules), the local one for the embedded store."""
+    leases and schedules), the local one for the embedded store: steady, so that a step of
+    the host's wall clock neither strands nor rushes what is scheduled (``SteadyClock``)."""
     if isinstance(store, PostgresStore):
         return store.clock
-    return SystemClock()
+    return steady_clock()

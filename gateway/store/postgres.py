@@ -321,6 +321,11 @@ class PostgresStore:
     async def claim(self, now: float, free: dict[tuple[str, str], int], lease: float) -> list[ClaimedDelivery]:
         return await self._tx(lambda conn: postgres_dispatch.claim(conn, now, free, lease))
 
+    async def rebase_schedule(self, now: float) -> float:
+        """Nothing to do: the database's clock does not step with this host's (``DbClock``
+        follows it on the local monotonic clock)."""
+        return 0.0
+
     async def complete(self, completions: Sequence[Completion], now: float) -> list[CompletionOutcome]:
         return await self._tx(lambda conn: postgres_dispatch.complete(conn, completions, now))
 

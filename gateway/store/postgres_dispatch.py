@@ -1,7 +1,8 @@
 """The dispatcher's statements for PostgreSQL: the ``sqlite_dispatch`` rules, shared by many processes.
 
-A claim is one statement: per endpoint, the due rows (earliest first, none whose ordered
-shipment has an earlier pending or parked delivery) are locked ``FOR UPDATE SKIP LOCKED``
+A claim is one statement: per endpoint, the due rows (retries due on their schedule, then
+fresh deliveries oldest first; none whose ordered shipment has an earlier pending or parked
+delivery) are locked ``FOR UPDATE SKIP LOCKED``
 and leased in the same ``UPDATE``, so two dispatchers never take the same row and neither
 waits for the other. A lease outlives its transaction; every completion is fenced by it.
 """
@@ -21,26 +22,47 @@ from gateway.store.base import (
     DeliveryView,
     EndpointRecord,
     Verdict,
+    failure_text,
 )
 from gateway.store.pgconn import Conn
 from gateway.store.postgres_ingest import WAKE_CHANNEL
 
-_CLAIM = """
-WITH picked AS (
-    SELECT c.id
-    FROM unnest($1::text[], $2::text[], $3::int[]) AS f (org, endpoint, slots)
-    CROSS JOIN LATERAL (
-        SELECT d.id FROM deliveries d
-        WHERE d.org = f.org AND d.endpoint = f.endpoint AND d.state = 'pending' AND d.next_attempt_at <= $4
-          AND (d.lease_until IS NULL OR d.lease_until <= $4)
-          AND (NOT d.ordered OR NOT EXISTS (
+#: Not behind an earlier pending or parked delivery of its shipment, on an ordered endpoint.
+_IN_ORDER = """(NOT d.ordered OR NOT EXISTS (
                 SELECT 1 FROM deliveries p
                 WHERE p.org = d.org AND p.endpoint = d.endpoint AND p.shipment_key = d.shipment_key
-                  AND p.state IN ('pending', 'parked') AND p.seq < d.seq))
+                  AND p.state IN ('pending', 'parked') AND p.seq < d.seq))"""
+
+#: Per endpoint, its due retries first, then its fresh deliveries (always due) in the slots
+#: left: the rule of ``sqlite_dispatch._CANDIDATES``, each half a range of its own partial
+#: index. Two lateral joins, not a UNION: row locks are not allowed under one.
+_CLAIM = f"""
+WITH wanted AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS f (org, endpoint, slots)
+), retries AS (
+    SELECT f.org, f.endpoint, c.id
+    FROM wanted f
+    CROSS JOIN LATERAL (
+        SELECT d.id FROM deliveries d
+        WHERE d.org = f.org AND d.endpoint = f.endpoint AND d.state = 'pending' AND d.last_error IS NOT NULL
+          AND d.next_attempt_at <= $4 AND (d.lease_until IS NULL OR d.lease_until <= $4) AND {_IN_ORDER}
         ORDER BY d.next_attempt_at, d.id
         LIMIT f.slots
         FOR UPDATE SKIP LOCKED
     ) c
+), fresh AS (
+    SELECT c.id
+    FROM wanted f
+    CROSS JOIN LATERAL (
+        SELECT d.id FROM deliveries d
+        WHERE d.org = f.org AND d.endpoint = f.endpoint AND d.state = 'pending' AND d.last_error IS NULL
+          AND (d.lease_until IS NULL OR d.lease_until <= $4) AND {_IN_ORDER}
+        ORDER BY d.next_attempt_at, d.id
+        LIMIT f.slots - (SELECT count(*) FROM retries r WHERE r.org = f.org AND r.endpoint = f.endpoint)
+        FOR UPDATE SKIP LOCKED
+    ) c
+), picked AS (
+    SELECT id FROM retries UNION ALL SELECT id FROM fresh
 )
 UPDATE deliveries d SET lease_token = $5, lease_until = $4 + $6, attempt_count = d.attempt_count + 1, updated_at = $4
 FROM picked WHERE d.id = picked.id
@@ -126,7 +148,7 @@ async def _apply_failure(conn: Conn, c: Completion, now: float) -> CompletionOut
         _STATES[c.verdict],
         c.next_attempt_at,
         a.status_code,
-        a.error,
+        failure_text(a),
         now,
         c.delivery_id,
         c.lease_token,

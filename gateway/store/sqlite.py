@@ -48,6 +48,7 @@ from gateway.store.sqlite_dispatch import (
     set_disabled_transaction,
 )
 from gateway.store.sqlite_ingest import EndpointCache, ingest_transaction
+from gateway.store.sqlite_meta import rebase_transaction
 from gateway.store.writer_process import WriterProcess
 
 
@@ -224,6 +225,9 @@ class SqliteStore:
         if self._child is not None:
             return await self._child.claim(now, free, lease)
         return await self._writer.run(lambda conn: claim_transaction(conn, now, free, lease))
+
+    async def rebase_schedule(self, now: float) -> float:
+        return await self._writer.run(lambda conn: rebase_transaction(conn, now))
 
     async def complete(self, completions: Sequence[Completion], now: float) -> list[CompletionOutcome]:
         if self._child is not None:

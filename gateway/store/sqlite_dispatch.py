@@ -18,19 +18,39 @@ from gateway.store.base import (
     DeliveryView,
     EndpointRecord,
     Verdict,
+    failure_text,
 )
 from gateway.store.dbthread import immediate
 
-_CANDIDATES = """
-SELECT d.id FROM deliveries d
-WHERE d.org = ? AND d.endpoint = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-  AND (d.lease_until IS NULL OR d.lease_until <= ?)
-  AND (d.ordered = 0 OR NOT EXISTS (
+#: Not behind an earlier pending or parked delivery of its shipment, on an ordered endpoint.
+_IN_ORDER = """(d.ordered = 0 OR NOT EXISTS (
         SELECT 1 FROM deliveries p
         WHERE p.org = d.org AND p.endpoint = d.endpoint AND p.shipment_key = d.shipment_key
-          AND p.state IN ('pending', 'parked') AND p.seq < d.seq))
-ORDER BY d.next_attempt_at, d.id
-LIMIT ?
+          AND p.state IN ('pending', 'parked') AND p.seq < d.seq))"""
+#: Not under a lease. A lease ending more than one lease from now was taken on a clock that
+#: has since gone back (a wall-clock step across a restart; in the process, ``SteadyClock``
+#: never steps): only one process dispatches from a SQLite file, so its holder is gone.
+_UNLEASED = "(d.lease_until IS NULL OR d.lease_until <= :now OR d.lease_until > :now + :lease)"
+
+#: An endpoint's due retries first (a delivery with a failed attempt on record, due on its
+#: schedule), then its fresh deliveries oldest first: ordered by due time alone, an endpoint
+#: failing everything tried its whole backlog once before any delivery got a second attempt.
+#: A fresh delivery is due from the moment it exists, whatever the clock says since: one
+#: stored by a process whose clock ran ahead must not wait for the clock to catch up.
+#: Each half is a range of its own partial index (deliveries_retries, deliveries_fresh).
+_CANDIDATES = f"""
+SELECT id FROM (
+    SELECT d.id FROM deliveries d
+    WHERE d.org = :org AND d.endpoint = :endpoint AND d.state = 'pending' AND d.last_error IS NOT NULL
+      AND d.next_attempt_at <= :now AND {_UNLEASED} AND {_IN_ORDER}
+    ORDER BY d.next_attempt_at, d.id LIMIT :slots)
+UNION ALL
+SELECT id FROM (
+    SELECT d.id FROM deliveries d
+    WHERE d.org = :org AND d.endpoint = :endpoint AND d.state = 'pending' AND d.last_error IS NULL
+      AND {_UNLEASED} AND {_IN_ORDER}
+    ORDER BY d.next_attempt_at, d.id LIMIT :slots)
+LIMIT :slots
 """
 
 
@@ -43,7 +63,8 @@ def claim_transaction(
         ids: list[int] = []
         for (org, endpoint), slots in free.items():
             if slots > 0:
-                ids.extend(row[0] for row in conn.execute(_CANDIDATES, (org, endpoint, now, now, slots)))
+                params = {"org": org, "endpoint": endpoint, "now": now, "lease": lease, "slots": slots}
+                ids.extend(row[0] for row in conn.execute(_CANDIDATES, params))
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
@@ -140,7 +161,7 @@ def _apply(conn: sqlite3.Connection, c: Completion, now: float, successes: _Succ
             "  THEN 'parked' ELSE ? END, "
             "next_attempt_at = COALESCE(?, next_attempt_at), lease_token = NULL, lease_until = NULL, "
             "last_status = ?, last_error = ?, updated_at = ? WHERE id = ? AND lease_token = ?",
-            (state, state, c.next_attempt_at, a.status_code, a.error, now, *fence),
+            (state, state, c.next_attempt_at, a.status_code, failure_text(a), now, *fence),
         )
     if cur.rowcount == 0:
         return CompletionOutcome(applied=False)
