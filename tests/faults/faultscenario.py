@@ -54,6 +54,7 @@ class Scenario:
             faults=self.faults,
         )
         record(self.nodeid, self.name, time.monotonic() - self.started, report, note)
+        assert not self.sink.errors, f"the sink itself failed: {self.sink.errors[:5]}"
         assert report.clean, "\n".join(report.problems)
         return report
 

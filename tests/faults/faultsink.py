@@ -15,6 +15,7 @@ import struct
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import orjson
 from aiohttp import web
@@ -28,10 +29,19 @@ DRIP_SECONDS = 0.2
 HUGE_BYTES = 1 << 30
 _CHUNK = bytes(1 << 20)
 
-#: Answers one request. It sets ``request["status"]`` to the status it means to answer as soon
-#: as it knows it, so a receipt cut short (the gateway died mid-answer) still says whether the
-#: receiver took the webhook.
-Behaviour = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+@dataclass
+class Call:
+    """One request to a path: its attempt number (per webhook-id) and the status the
+    behaviour means to answer, set as soon as it knows, so a receipt cut short (the gateway
+    died mid-answer) still says whether the receiver took the webhook."""
+
+    request: web.Request
+    attempt: int
+    status: int | None = None
+
+
+Behaviour = Callable[[Call], Awaitable[web.StreamResponse]]
 
 
 def webhook_key(body: bytes) -> Key | None:
@@ -53,6 +63,8 @@ class FaultSink:
         #: Requests whose handler has not finished: the deliveries in flight right now.
         self.open: dict[str, int] = defaultdict(int)
         self.attempts: dict[tuple[str, str], int] = defaultdict(int)  # (path, webhook-id) -> seen
+        #: The sink's own failures: a bug here must not pass for the gateway's retries.
+        self.errors: list[str] = []
 
     def serve(self, path: str, behaviour: Behaviour | None = None) -> str:
         """Answer ``path`` with ``behaviour`` (a prompt 200 by default); return its URL."""
@@ -62,17 +74,19 @@ class FaultSink:
             body = await request.read()  # already read (and cached) by Sink.handle
             webhook_id = request.headers.get("webhook-id", "")
             self.attempts[(path, webhook_id)] += 1
-            request["attempt"] = self.attempts[(path, webhook_id)]
+            call = Call(request, self.attempts[(path, webhook_id)])
             self.open[path] += 1
             index = len(self.receipts)
             self.receipts.append(Receipt(path, webhook_id, webhook_key(body), time.monotonic(), None))
             try:
-                return await act(request)
+                return await act(call)
+            except Exception as exc:
+                self.errors.append(f"{path}: {exc!r}")
+                raise
             finally:
                 self.open[path] -= 1
                 receipt = self.receipts[index]
-                status = request.get("status")
-                self.receipts[index] = Receipt(receipt.path, receipt.webhook_id, receipt.key, receipt.at, status)
+                self.receipts[index] = Receipt(receipt.path, receipt.webhook_id, receipt.key, receipt.at, call.status)
 
         self.sink.routes[path] = handle
         return self.sink.url(path)
@@ -84,27 +98,27 @@ class FaultSink:
 # --- behaviours ------------------------------------------------------------------------------
 
 
-async def ok(request: web.Request) -> web.StreamResponse:
-    request["status"] = 200
+async def ok(call: Call) -> web.StreamResponse:
+    call.status = 200
     return web.Response(text="ok")
 
 
 def slow(seconds: float) -> Behaviour:
-    async def act(request: web.Request) -> web.StreamResponse:
-        request["status"] = 200
+    async def act(call: Call) -> web.StreamResponse:
+        call.status = 200
         await asyncio.sleep(seconds)  # the receiver's own latency: the window a fault strikes in
         return web.Response(text="ok")
 
     return act
 
 
-def fail_first(attempts: int, status: int = 503) -> Behaviour:
-    """Fail each webhook's first ``attempts`` attempts, then take it."""
+def fail_first(attempts: int, status: int = 503, headers: dict[str, str] | None = None) -> Behaviour:
+    """Fail each webhook's first ``attempts`` attempts (with ``status`` and ``headers``), then take it."""
 
-    async def act(request: web.Request) -> web.StreamResponse:
-        if request["attempt"] <= attempts:
-            return web.Response(status=status, text="not yet")
-        request["status"] = 200
+    async def act(call: Call) -> web.StreamResponse:
+        if call.attempt <= attempts:
+            return web.Response(status=status, headers=headers, text="not yet")
+        call.status = 200
         return web.Response(text="ok")
 
     return act
@@ -113,24 +127,24 @@ def fail_first(attempts: int, status: int = 503) -> Behaviour:
 def answer(status: int, headers: dict[str, str] | None = None) -> Behaviour:
     """Always the same answer: a 302, a 410, a 429 with Retry-After..."""
 
-    async def act(request: web.Request) -> web.StreamResponse:
-        request["status"] = status
+    async def act(call: Call) -> web.StreamResponse:
+        call.status = status
         return web.Response(status=status, headers=headers, text="no")
 
     return act
 
 
-async def hang(request: web.Request) -> web.StreamResponse:
+async def hang(call: Call) -> web.StreamResponse:
     # The sink runs with handler_cancellation: this ends when the gateway hangs up.
     await asyncio.sleep(HOLD_MAX)
     return web.Response(status=503)
 
 
-async def drip(request: web.Request) -> web.StreamResponse:
+async def drip(call: Call) -> web.StreamResponse:
     """A 200 whose announced body comes a byte every ``DRIP_SECONDS``."""
     total = int(HOLD_MAX / DRIP_SECONDS)
     response = web.StreamResponse(status=200, headers={"content-length": str(total)})
-    await response.prepare(request)
+    await response.prepare(call.request)
     with contextlib.suppress(ConnectionError):
         for _ in range(total):
             await response.write(b".")
@@ -138,19 +152,19 @@ async def drip(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def huge(request: web.Request) -> web.StreamResponse:
+async def huge(call: Call) -> web.StreamResponse:
     """A 200 announcing 1 GiB and streaming it as fast as the reader takes it."""
     response = web.StreamResponse(status=200, headers={"content-length": str(HUGE_BYTES)})
-    await response.prepare(request)
+    await response.prepare(call.request)
     with contextlib.suppress(ConnectionError):
         for _ in range(HUGE_BYTES // len(_CHUNK)):
             await response.write(_CHUNK)
     return response
 
 
-async def reset(request: web.Request) -> web.StreamResponse:
+async def reset(call: Call) -> web.StreamResponse:
     """Drop the connection with a TCP reset once the request is read."""
-    transport = request.transport
+    transport = call.request.transport
     assert transport is not None
     sock: socket.socket | None = transport.get_extra_info("socket")
     if sock is not None:
