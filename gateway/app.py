@@ -28,7 +28,7 @@ from gateway.api.common import problem, problem_from
 from gateway.clock import Clock
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.sender import AttemptResult, Sender
-from gateway.errors import ProblemError, StoreUnavailable
+from gateway.errors import ProblemError, RequestAborted, StoreUnavailable
 from gateway.ingest import Ingestor
 from gateway.logging import get_logger, scrubber
 from gateway.metrics import Metrics
@@ -104,6 +104,9 @@ class RequestContext:
             response = await _unavailable_handler(request, exc)
         except ProblemError as exc:
             response = await _problem_handler(request, exc)
+        except RequestAborted as exc:
+            log.info("webhook.aborted", received_bytes=exc.received_bytes)
+            response = _ABORTED
         # Anything else reaches ServerErrorMiddleware, as from a route: a logged 500.
         await response(scope, receive, send)
 
@@ -125,6 +128,16 @@ async def _http_handler(request: Request, exc: Exception) -> Response:
     return problem(
         exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), headers=dict(exc.headers or {})
     )
+
+
+#: The answer to a client that is gone: never sent, but the ASGI cycle wants one.
+_ABORTED = Response(status_code=400)
+
+
+async def _aborted_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestAborted)
+    log.info("request.aborted", path=request.url.path, received_bytes=exc.received_bytes)
+    return _ABORTED
 
 
 async def _crash_handler(request: Request, exc: Exception) -> Response:
@@ -247,6 +260,7 @@ def create_app(
             ProblemError: _problem_handler,
             StoreUnavailable: _unavailable_handler,
             HTTPException: _http_handler,
+            RequestAborted: _aborted_handler,
             Exception: _crash_handler,
         },
         lifespan=lifespan,

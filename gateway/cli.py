@@ -91,7 +91,7 @@ def _migrate(settings: Settings) -> int:
 def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
     from gateway import logging as gateway_logging
     from gateway.app import create_app
-    from gateway.server import run
+    from gateway.server import edge_limits, run
     from gateway.workers import Siblings
 
     if settings.server.workers > 1 and role == "dispatcher":
@@ -100,7 +100,7 @@ def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
     gateway_logging.configure(level=settings.log.level, fmt=settings.log.format)
     if settings.server.workers == 1:
         app = create_app(settings, routes, role=role, siblings=Siblings.alone())
-        run(app, host=settings.server.host, port=settings.server.port)
+        run(app, host=settings.server.host, port=settings.server.port, limits=edge_limits(settings.server))
         return 0
     return _serve_workers(settings, routes, role)
 
@@ -113,14 +113,20 @@ def _serve_workers(settings: Settings, routes: RouteTable, role: Role) -> int:
     from gateway import logging as gateway_logging
     from gateway import metrics
     from gateway.app import create_app
-    from gateway.server import run
+    from gateway.server import edge_limits, run
     from gateway.workers import Siblings, Supervisor, listeners
 
     def worker(index: int, sock: socket.socket, siblings: Siblings) -> int:
         gateway_logging.configure(level=settings.log.level, fmt=settings.log.format, worker=index)
         metrics.share_between_processes(metrics_dir)
         app = create_app(settings, routes, role=role if index == 0 else "api", siblings=siblings)
-        run(app, host=settings.server.host, port=settings.server.port, sockets=[sock])
+        run(
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            limits=edge_limits(settings.server),
+            sockets=[sock],
+        )
         return 0
 
     try:

@@ -9,9 +9,10 @@ Our exception hierarchy:
     x NotFound                 404 unknown org, shipment, return, ...
     x Conflict                 409 e.g. changing a file-owned endpoint
       x InProgress             409 with Retry-After: the same generation is under way elsewhere
-    x PayloadTooLarge          413 body over the cap
+    x PayloadTooLarge          413 body over the cap (and the connection closes, lingering)
     x Unprocessable            422 parses, but lacks what identifies a shipment; field errors
   + StoreUnavailable           503 with Retry-After; nothing is acknowledged
+  + RequestAborted             the client went away mid-body: nobody to answer (an info line)
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class GatewayError(Exception):
 class ProblemError(GatewayError):
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Bad request"
+    #: Answered with ``connection: close``: the rest of the request is not worth reading.
+    closes_connection: ClassVar[bool] = False
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
@@ -66,6 +69,7 @@ class InProgress(Conflict):
 class PayloadTooLarge(ProblemError):
     status = 413
     title = "Payload too large"
+    closes_connection = True
 
 
 class Unprocessable(ProblemError):
@@ -84,3 +88,11 @@ def problem_body(status: int, title: str, detail: str, errors: list[dict[str, An
     if errors:
         body["errors"] = errors
     return body
+
+
+class RequestAborted(GatewayError):
+    """The client closed the connection before its body arrived: not a crash, nothing stored."""
+
+    def __init__(self, received_bytes: int) -> None:
+        super().__init__(f"client went away after {received_bytes} body bytes")
+        self.received_bytes = received_bytes

@@ -1,4 +1,4 @@
-"""Running the app under uvicorn (httptools, uvloop) with a clean SIGTERM exit."""
+"""Running the app under uvicorn (httptools behind ``gateway.edge``, uvloop) with a clean SIGTERM exit."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from collections.abc import Generator
 
 import uvicorn
 from starlette.applications import Starlette
+
+from gateway.edge import EdgeLimits, EdgeProtocol
+from gateway.settings import ServerSettings
 
 #: Young-generation collections every this many allocations (CPython's default is 700).
 GC_GEN0_THRESHOLD = 20_000
@@ -35,15 +38,33 @@ class GatewayServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
+def edge_limits(server: ServerSettings) -> EdgeLimits:
+    return EdgeLimits(
+        max_header_bytes=server.max_header_bytes,
+        max_headers=server.max_headers,
+        header_timeout=server.header_timeout,
+        body_timeout=server.body_timeout,
+        max_requests_in_progress=server.max_requests_in_progress,
+    )
+
+
 def run(
-    app: Starlette, *, host: str, port: int, graceful_timeout: int = 30, sockets: list[socket.socket] | None = None
+    app: Starlette,
+    *,
+    host: str,
+    port: int,
+    limits: EdgeLimits | None = None,
+    graceful_timeout: int = 30,
+    sockets: list[socket.socket] | None = None,
 ) -> None:
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        # httptools' parser and request cycle, behind the edge's limits (gateway.edge).
+        http=EdgeProtocol.with_limits(limits or EdgeLimits()),
+        ws="none",
         lifespan="on",
         access_log=False,
         log_config=None,
@@ -51,6 +72,5 @@ def run(
         proxy_headers=False,
         timeout_graceful_shutdown=graceful_timeout,
         timeout_keep_alive=30,
-        h11_max_incomplete_event_size=64 * 1024,
     )
     GatewayServer(config).run(sockets=sockets)

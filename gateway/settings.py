@@ -25,6 +25,15 @@ class ServerSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
     #: Worker processes behind the port (``gateway.workers``); 1 serves in this process.
     workers: int = Field(1, ge=1, le=64)
+    #: What one client may send before there is a request (``gateway.edge``): a larger head
+    #: is answered 431, a slower head 408, a slower body is cut off.
+    max_header_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
+    max_headers: int = Field(100, ge=8, le=1000)
+    header_timeout: Duration = Field(10.0, gt=0)
+    body_timeout: Duration = Field(30.0, gt=0)
+    #: Past this many requests in progress, a request is answered 503 with Retry-After at
+    #: once (health, readiness and metrics excepted).
+    max_requests_in_progress: int = Field(1024, ge=1)
 
 
 class StoreSettings(_Section):

@@ -6,10 +6,18 @@ from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from gateway.errors import BadRequest, PayloadTooLarge, ProblemError, Unauthorized, Unprocessable, problem_body
+from gateway.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    ProblemError,
+    RequestAborted,
+    Unauthorized,
+    Unprocessable,
+    problem_body,
+)
 from gateway.routing import ApiKey, OrgRoutes
 
 PROBLEM_JSON = "application/problem+json"
@@ -41,6 +49,8 @@ def problem(
 def problem_from(exc: ProblemError) -> Response:
     retry_after = getattr(exc, "retry_after_seconds", None)
     headers = {"retry-after": str(retry_after)} if retry_after is not None else None
+    if exc.closes_connection:
+        headers = {**(headers or {}), "connection": "close"}
     return problem(exc.status, exc.title, exc.detail, errors=exc.errors, headers=headers)
 
 
@@ -55,11 +65,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BadRequest("content-length is not a number") from None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"body exceeds {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"body exceeds {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise RequestAborted(size) from None
     return b"".join(chunks)
 
 
