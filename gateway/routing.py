@@ -136,12 +136,13 @@ class EndpointConfig(_Model):
     @field_validator("secret")
     @classmethod
     def _secrets_have_keys(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        # An empty key cannot sign; stored, it made the dispatcher fail to load every endpoint.
+        # Refused where it is configured: a key that Standard Webhooks receivers read otherwise
+        # would fail every delivery's verification; stored, it would fail to load.
         for index, secret in enumerate(v):
             try:
                 secret_key(secret)
-            except ValueError:
-                raise ValueError(f"secret {index} is empty: whsec_ followed by a base64 key") from None
+            except ValueError as exc:
+                raise ValueError(f"secret {index}: {exc}") from None
         return v
 
     @field_validator("types")

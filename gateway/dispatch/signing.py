@@ -19,25 +19,24 @@ SCHEME = "v1"
 
 
 def secret_key(secret: str) -> bytes:
-    """The HMAC key a configured secret stands for.
+    """The HMAC key of a configured secret: the base64 after ``whsec_`` (SPEC §7.1).
 
-    ``whsec_<base64>`` is the Standard Webhooks form: the key is the decoded base64. A
-    secret without the prefix is still decoded as base64 first, because that is what the
-    reference libraries do with any string (``Webhook("c2VjcmV0")`` keys on ``b"secret"``),
-    so a receiver using them verifies. Only when the text cannot be base64 at all (say
-    ``"my shared passphrase"``) do we key on its UTF-8 bytes: a receiver configured with a
-    plain passphrase computes a plain HMAC over it, and failing the delivery instead would
-    punish a legitimate, if non-standard, secret.
+    Anything else is refused (``ValueError``, never echoing the secret: the message may
+    reach a log): receivers verify with the Standard Webhooks libraries, which strip
+    ``whsec_`` and base64-decode the rest leniently, dropping characters outside the
+    standard alphabet. A plain passphrase, or URL-safe base64, would be signed with one
+    key here and checked with another there, and every delivery would fail to verify.
+    Missing padding is restored, as the reference libraries do.
     """
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError("webhook secret must be whsec_ followed by a base64 key")
     raw = secret.removeprefix(SECRET_PREFIX)
     try:
-        # Unpadded base64 is common in hand-made secrets; the reference library pads too.
         key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
     except (binascii.Error, ValueError):
-        key = raw.encode("utf-8")
+        raise ValueError("webhook secret must be whsec_ followed by standard base64 (A-Z a-z 0-9 + /)") from None
     if not key:
-        # Never echo the secret: this message may reach a log.
-        raise ValueError("webhook secret is empty")
+        raise ValueError("webhook secret is empty: whsec_ followed by a base64 key")
     return key
 
 

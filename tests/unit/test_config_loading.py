@@ -121,3 +121,17 @@ def test_a_routes_file_endpoint_delivery_could_not_use_is_refused(tmp_path: Path
     directory = _routes(tmp_path, GOOD_ROUTES + extra + "\n")
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         load_routes(directory, {"SR_TOKEN": "sr-token-from-env-01"})
+
+
+@pytest.mark.parametrize("secret", ["my shared passphrase", "c2VjcmV0", "whsec_c2Vj-mV0_w"])
+def test_gateway_check_refuses_a_secret_standard_webhooks_receivers_cannot_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("SR_TOKEN", "sr-token-from-env-01")
+    directory = _routes(tmp_path, GOOD_ROUTES + f'secret = ["whsec_c2VjcmV0", "{secret}"]\n')
+    (tmp_path / "gateway.toml").write_text("")
+    code = main(["check", "--config", str(tmp_path / "gateway.toml"), "--routes", str(directory)])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert f"{directory / 'acme.toml'}: endpoints.0.secret" in err and "secret 1: " in err and "whsec_" in err
+    assert secret not in err
