@@ -9,7 +9,8 @@ reset, 5xx: it may or may not have been stored). Per checked endpoint path:
   webhook-id that is not the one its acknowledgement named;
 * duplicates: receipts beyond the first of a webhook; each is explained only when its first
   receipt falls in a fault's window (it was in flight when the fault struck, so its outcome
-  may not have been recorded);
+  may not have been recorded), or when the gateway recorded an earlier attempt of it as
+  failed (its answer came too late, or not at all: at least once means sending again);
 * order violations (ordered paths): a later webhook of a shipment received before the last
   receipt of an earlier one.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 Key = tuple[str, int]
@@ -37,6 +38,7 @@ class Request:
     error: str | None
     started: float  # time.monotonic()
     ended: float
+    retry_after: str | None = None
 
     @property
     def key(self) -> Key:
@@ -83,6 +85,8 @@ class Report:
     unexplained: int = 0
     order_violations: int = 0
     problems: list[str] = field(default_factory=list)
+    #: (path, webhook-id) of the unexplained duplicates, to ask the gateway about.
+    suspects: list[tuple[str, str]] = field(default_factory=list)
 
     def problem(self, text: str) -> None:
         if len(self.problems) < 20:  # a sample is enough to debug; the counts say the rest
@@ -100,7 +104,9 @@ def check(
     paths: Iterable[str],
     ordered: Iterable[str] = (),
     faults: Sequence[Fault] = (),
+    failed_before: Collection[tuple[str, str]] = (),
 ) -> Report:
+    """``failed_before``: (path, webhook-id) that the gateway recorded a failed attempt of."""
     report = Report()
     by_key: dict[Key, Request] = {}
     for r in requests:
@@ -114,7 +120,8 @@ def check(
     for path in paths:
         mine = [r for r in receipts if r.path == path and r.delivered]
         seen_anywhere |= {r.key for r in mine if r.key is not None}
-        _check_path(report, path, by_key, mine, faults, ordered=path in ordered_paths)
+        explained = {w for p, w in failed_before if p == path}
+        _check_path(report, path, by_key, mine, faults, explained, ordered=path in ordered_paths)
     report.delivered = len(seen_anywhere)
     return report
 
@@ -125,11 +132,13 @@ def _check_path(
     by_key: dict[Key, Request],
     receipts: Sequence[Receipt],
     faults: Sequence[Fault],
+    explained: Collection[str],
     *,
     ordered: bool,
 ) -> None:
     positions: dict[Key, list[int]] = defaultdict(list)
     first_at: dict[Key, float] = {}
+    webhook_ids: dict[Key, str] = {}
     for index, receipt in enumerate(receipts):
         key = receipt.key
         sent = by_key.get(key) if key is not None else None
@@ -143,6 +152,7 @@ def _check_path(
             continue
         positions[key].append(index)
         first_at.setdefault(key, receipt.at)
+        webhook_ids.setdefault(key, receipt.webhook_id)
     for key, sent in by_key.items():
         if sent.outcome == "ok" and key not in positions:
             report.lost += 1
@@ -151,8 +161,9 @@ def _check_path(
         extra = len(where) - 1
         if extra:
             report.duplicates += extra
-            if not any(f.covers(first_at[key]) for f in faults):
+            if not any(f.covers(first_at[key]) for f in faults) and webhook_ids[key] not in explained:
                 report.unexplained += extra
+                report.suspects.append((path, webhook_ids[key]))
                 report.problem(f"{path}: {key} received {len(where)} times, the first at {first_at[key]:.3f}")
     if ordered:
         _check_order(report, path, positions)

@@ -22,7 +22,7 @@ from support import CREDENTIALS
 ORG = "acme"
 SOURCE_PATH = f"/v1/{ORG}/webhooks/shiprocket"
 HEADERS = {"content-type": "application/json", **CREDENTIALS[ORG]["shiprocket"]}
-#: After a refusal or a 5xx, a stream waits this long: a gateway that is down is not hammered.
+#: After a refusal or a 5xx, a stream waits at least this long.
 PAUSE = 0.05
 
 
@@ -53,10 +53,12 @@ class Workload:
     """``streams`` shipments; ``run`` sends until a deadline or a count, and may be called
     again (each stream goes on from its last seq)."""
 
-    def __init__(self, prefix: str, streams: int, *, timeout: float = 5.0) -> None:
+    def __init__(self, prefix: str, streams: int, *, timeout: float = 5.0, pace: float = 0.0) -> None:
+        """``pace``: the least time between two sends of one stream (0: as fast as answered)."""
         self.prefix = prefix
         self.streams = streams
         self.timeout = timeout
+        self.pace = pace
         self.requests: list[Request] = []
         self._next = [0] * streams
         self._stopped = False
@@ -101,17 +103,21 @@ class Workload:
             self._next[stream] += 1
             alive = targets()
             request = await self.send(session, alive[(stream + seq) % len(alive)], self.awb(stream), seq)
-            if request.outcome != "ok":
-                await asyncio.sleep(PAUSE)
+            # Open-loop pacing, or a breather after a failure: a gateway that is down is not hammered.
+            wait = max(self.pace - (request.ended - request.started), PAUSE if request.outcome != "ok" else 0.0)
+            if wait > 0:
+                await asyncio.sleep(wait)
 
     async def send(self, session: aiohttp.ClientSession, base: str, awb: str, seq: int) -> Request:
         started = time.monotonic()
         status: int | None = None
         event_ids: tuple[str, ...] = ()
         error: str | None = None
+        retry_after: str | None = None
         try:
             async with session.post(base + SOURCE_PATH, data=webhook_body(awb, seq)) as response:
                 status = response.status
+                retry_after = response.headers.get("retry-after")
                 body = await response.read()
             if 200 <= status < 300:
                 event_ids = tuple(orjson.loads(body)["eventIds"])
@@ -123,7 +129,7 @@ class Workload:
             outcome, error = "fail", f"connect: {type(exc).__name__}"
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             outcome, error = "unknown", type(exc).__name__
-        request = Request(awb, seq, outcome, status, event_ids, error, started, time.monotonic())
+        request = Request(awb, seq, outcome, status, event_ids, error, started, time.monotonic(), retry_after)
         self.requests.append(request)
         return request
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,10 +65,24 @@ def write_files(
     return routes
 
 
-def ordered_paths(routes: Path) -> set[str]:
-    """The URL paths of the endpoints the routes file marks ``ordered`` (the default)."""
+def endpoint_paths(routes: Path) -> dict[str, tuple[str, bool]]:
+    """Endpoint name -> (its URL's path, whether the routes file marks it ``ordered``)."""
     table = tomllib.loads(routes.read_text())
-    return {httpx.URL(e["url"]).path for e in table.get("endpoints", ()) if e.get("ordered", True)}
+    return {e["name"]: (httpx.URL(e["url"]).path, e.get("ordered", True)) for e in table.get("endpoints", ())}
+
+
+async def failed_attempts(base: str, event_ids: Iterable[str]) -> set[tuple[str, str]]:
+    """(endpoint name, event id) of the deliveries among ``event_ids``'s that the gateway
+    recorded a failed attempt of (an error, or a status other than 2xx)."""
+    found: set[tuple[str, str]] = set()
+    async with httpx.AsyncClient(base_url=base, headers=ADMIN, timeout=5) as client:
+        for event_id in event_ids:
+            response = await client.get(f"/v1/admin/notifications/{event_id}")
+            response.raise_for_status()
+            for delivery in response.json()["deliveries"]:
+                if any(a["error"] is not None for a in delivery["attempts"]):
+                    found.add((delivery["endpoint"], event_id))
+    return found
 
 
 def gateway(workdir: Path, env: Mapping[str, str] | None = None) -> GatewayProcess:

@@ -6,8 +6,8 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from faultcheck import Fault, Receipt, Report, Request, check
-from faultprocs import ordered_paths
+from faultcheck import Fault, Report, Request, check
+from faultprocs import endpoint_paths, failed_attempts
 from faultreport import record
 from faultsink import FaultSink
 from procs import GatewayProcess
@@ -35,24 +35,35 @@ class Scenario:
     ) -> None:
         self.faults.append(Fault(label, start, start if end is None else end, before, after))
 
-    def check(
+    async def check(
         self,
         requests: Sequence[Request],
         paths: Iterable[str],
         *,
+        gateway: str | None = None,
         routes: Path | None = None,
-        receipts: Sequence[Receipt] | None = None,
         note: str = "",
     ) -> Report:
-        """Judge, record the row, and assert the set workload's invariants."""
-        ordered = ordered_paths(routes or self.workdir / "routes" / "acme.toml")
-        report = check(
-            requests,
-            self.sink.receipts if receipts is None else receipts,
-            paths=paths,
-            ordered=ordered,
-            faults=self.faults,
-        )
+        """Judge, record the row, and assert the set workload's invariants. ``gateway``: a
+        live gateway's URL, asked which duplicates followed an attempt it saw fail."""
+        endpoints = endpoint_paths(routes or self.workdir / "routes" / "acme.toml")
+        ordered = {path for path, is_ordered in endpoints.values() if is_ordered}
+        wanted = list(paths)
+
+        def judge(failed: set[tuple[str, str]]) -> Report:
+            return check(
+                requests,
+                self.sink.receipts,
+                paths=wanted,
+                ordered=ordered,
+                faults=self.faults,
+                failed_before=failed,
+            )
+
+        report = judge(set())
+        if report.suspects and gateway is not None:
+            seen_failing = await failed_attempts(gateway, {w for _, w in report.suspects})
+            report = judge({(endpoints[name][0], event_id) for name, event_id in seen_failing if name in endpoints})
         record(self.nodeid, self.name, time.monotonic() - self.started, report, note)
         assert not self.sink.errors, f"the sink itself failed: {self.sink.errors[:5]}"
         assert report.clean, "\n".join(report.problems)

@@ -39,7 +39,7 @@ async def test_kill9_gateway_three_times_under_ingest(scenario: Scenario) -> Non
             await asyncio.to_thread(gw.start)
         await load.more(150)
     await drain(gw.url, NAMES, 40)
-    scenario.check(load.requests, PATHS)
+    await scenario.check(load.requests, PATHS, gateway=gw.url)
 
 
 async def test_kill9_sqlite_writer_child_under_ingest(scenario: Scenario) -> None:
@@ -59,7 +59,7 @@ async def test_kill9_sqlite_writer_child_under_ingest(scenario: Scenario) -> Non
         await load.more(200)
     assert gw.proc is not None and gw.proc.poll() is None, "the gateway itself must survive its child"
     await drain(gw.url, NAMES, 40)
-    scenario.check(load.requests, PATHS)
+    await scenario.check(load.requests, PATHS, gateway=gw.url)
 
 
 async def test_kill9_with_slow_deliveries_in_flight(scenario: Scenario) -> None:
@@ -78,7 +78,7 @@ async def test_kill9_with_slow_deliveries_in_flight(scenario: Scenario) -> None:
     await asyncio.to_thread(gw.start)
     # The dead process's leases (6 s) run out, then its in-flight deliveries go again.
     await drain(gw.url, NAMES, 40)
-    scenario.check(load.requests, PATHS, note=f"{in_flight} in flight at the kill")
+    await scenario.check(load.requests, PATHS, gateway=gw.url, note=f"{in_flight} in flight at the kill")
 
 
 async def test_sigterm_under_load_exits_0_and_loses_nothing(scenario: Scenario) -> None:
@@ -96,5 +96,7 @@ async def test_sigterm_under_load_exits_0_and_loses_nothing(scenario: Scenario) 
     await drain(gw.url, NAMES, 40)
     # A graceful stop finishes its attempts and records them: no fault window, no duplicate.
     unknown = sum(1 for r in load.requests if r.outcome == "unknown")
-    scenario.check(load.requests, PATHS, note=f"stopped at +{stopped - scenario.started:.1f}s; {unknown} unknown")
+    await scenario.check(
+        load.requests, PATHS, gateway=gw.url, note=f"stopped at +{stopped - scenario.started:.1f}s; {unknown} unknown"
+    )
     assert pid_of(gw) > 0

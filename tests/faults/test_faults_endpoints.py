@@ -95,7 +95,9 @@ async def test_misbehaving_endpoints_leave_the_healthy_one_alone(scenario: Scena
     acked = {r.event_ids[0]: r.ended for r in load.requests if r.outcome == "ok"}
     delays = {r.webhook_id: r.at - acked[r.webhook_id] for r in sink.received("/healthy") if r.webhook_id in acked}
     slowest = max(delays.values(), default=0.0)
-    scenario.check(load.requests, ["/healthy"], note=f"RSS +{grew:.0f} MB; healthy within {slowest:.2f}s")
+    await scenario.check(
+        load.requests, ["/healthy"], gateway=gw.url, note=f"RSS +{grew:.0f} MB; healthy within {slowest:.2f}s"
+    )
     late = {w: round(d, 2) for w, d in delays.items() if d > PROMPT_S}
     assert not late, f"healthy deliveries later than {PROMPT_S}s after acknowledgement: {late}"
     assert grew < 100, f"the gateway grew by {grew:.0f} MB against a 1 GiB answer"
@@ -152,5 +154,7 @@ async def test_failing_endpoint_retries_are_not_starved_by_its_backlog(scenario:
     times = attempt_times(sink, "/failing")
     waiting = {w: round(now - t[0], 2) for w, t in times.items() if len(t) == 1 and now - t[0] > allowance}
     await drain(gw.url, ["healthy"], 20)
-    scenario.check(load.requests, ["/healthy"], note=f"{len(times)} tried, {len(waiting)} starved")
+    await scenario.check(
+        load.requests, ["/healthy"], gateway=gw.url, note=f"{len(times)} tried, {len(waiting)} starved"
+    )
     assert not waiting, f"{len(waiting)} deliveries tried once and waiting longer than {allowance}s: {waiting}"

@@ -59,7 +59,9 @@ async def test_postgres_three_processes_one_killed(scenario: Scenario, database:
         await load.more(300)
     # The dead process's leases (6 s) run out; the survivors take its deliveries over.
     await drain(procs[0].url, NAMES, 40)
-    scenario.check(load.requests, PATHS, routes=scenario.workdir / "p0" / "routes" / "acme.toml")
+    await scenario.check(
+        load.requests, PATHS, gateway=procs[0].url, routes=scenario.workdir / "p0" / "routes" / "acme.toml"
+    )
 
 
 async def terminate_backends(database: str) -> int:
@@ -90,4 +92,4 @@ async def test_postgres_every_connection_terminated_under_ingest(scenario: Scena
             await load.more(150)
     assert all(terminated), f"connections terminated per round: {terminated}"
     await drain(gw.url, NAMES, 40)
-    scenario.check(load.requests, PATHS, note=f"connections terminated per round: {terminated}")
+    await scenario.check(load.requests, PATHS, gateway=gw.url, note=f"connections terminated per round: {terminated}")
