@@ -178,7 +178,7 @@ def create_app(
         clock=clock,
         metrics=metrics,
         store=store,
-        ingestor=Ingestor(store, clock),
+        ingestor=Ingestor(store, clock, commit_timeout=settings.inbound.commit_timeout),
         sender=sender,
         dispatcher=Dispatcher(
             store,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gateway.batcher import BatchWriter, DirectWriter
+from gateway.batcher import BatchWriter, CommitTimeout, Deadlines, DirectWriter
 from gateway.clock import Clock
 from gateway.errors import StoreUnavailable
 from gateway.logging import get_logger
@@ -34,10 +34,18 @@ class IngestResult:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "eventIds": self.event_ids}
 
 
+#: ``[inbound] commit_timeout``'s default, seconds.
+DEFAULT_COMMIT_TIMEOUT = 5.0
+
+
 class Ingestor:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, commit_timeout: float = DEFAULT_COMMIT_TIMEOUT) -> None:
+        """``commit_timeout``: how long a request waits for its commit before it is answered
+        503 (nothing acknowledged): a stalled disk or database must not hold senders past
+        their own timeouts, whose retries would then be duplicates of what did commit."""
         self._store = store
         self._clock = clock
+        self._deadlines = Deadlines(commit_timeout)
         self.writer: BatchWriter[IngestJob, IngestOutcome] | DirectWriter[IngestJob, IngestOutcome]
         queue = getattr(store, "ingest_queue", None)
         if queue is not None:  # the SQLite writer process groups commits on its side
@@ -51,6 +59,7 @@ class Ingestor:
 
     async def stop(self) -> None:
         await self.writer.stop()
+        self._deadlines.close()
 
     async def ingest(self, org: str, events: Sequence[InboundEvent]) -> IngestResult:
         """Durably store ``events``; return only after their commit (SPEC §6: acked = durable)."""
@@ -61,7 +70,17 @@ class Ingestor:
             received_at=self._clock.now(),
         )
         try:
-            outcome = await self.writer.submit(job)
+            future = self.writer.enqueue(job)
+            self._deadlines.watch(future)
+            outcome = await future
+        except CommitTimeout as exc:
+            timeout = self._deadlines.seconds
+            log.error("store.commit_timeout", org=org, events=len(events), timeout_s=timeout)
+            self._store.commits.failed(f"an ingest commit took longer than {timeout:g}s")
+            raise StoreUnavailable(
+                f"the store did not commit within {timeout:g}s; the event was not acknowledged "
+                "(send it again: if it was stored after all, it is acknowledged as a duplicate)"
+            ) from exc
         except Exception as exc:
             log.error("store.write_failed", org=org, error=repr(exc))
             raise StoreUnavailable("the store is unavailable; nothing was acknowledged") from exc

@@ -51,6 +51,9 @@ class StoreSettings(_Section):
 
 class InboundSettings(_Section):
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    #: How long a webhook waits for its commit before it is answered 503 with Retry-After,
+    #: unacknowledged (a stalled disk or database must not outlast the sender's timeout).
+    commit_timeout: Duration = Field(5.0, gt=0, le=300)
 
 
 DEFAULT_RETRY_SCHEDULE = ("5s", "5m", "30m", "2h", "5h", "10h", "14h", "20h", "24h")

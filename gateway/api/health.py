@@ -1,4 +1,4 @@
-"""``/healthz`` (process up), ``/readyz`` (store reachable, workers running), ``/metrics``."""
+"""``/healthz`` (process up), ``/readyz`` (store reachable and committing, workers running), ``/metrics``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ async def readyz(request: Request) -> Response:
     except Exception as exc:
         return problem(
             503, "Service unavailable", f"store unreachable: {type(exc).__name__}", headers={"retry-after": "5"}
+        )
+    # A full disk, a read-only filesystem or a stalled disk leave reads working: ask the
+    # store whether it commits (its recent commits, else a probe write with a deadline).
+    problem_text = await state.store.commits.check(state.store.probe_commit)
+    if problem_text is not None:
+        return problem(
+            503, "Service unavailable", f"the store cannot commit: {problem_text}", headers={"retry-after": "5"}
         )
     if not state.ingestor.writer.running:
         return problem(503, "Service unavailable", "ingest writer is not running", headers={"retry-after": "5"})

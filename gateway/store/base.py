@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.models import InboundEvent
 from gateway.routing import EndpointConfig
@@ -16,6 +16,9 @@ from gateway.store.admin_types import (
     NotificationQuery,
     NotificationRecord,
 )
+
+if TYPE_CHECKING:  # not at run time: the SQLite writer process imports this module, not logging
+    from gateway.store.health import CommitHealth
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +78,15 @@ class Store(Protocol):
         """Apply pending migrations; return the versions applied."""
         ...
 
+    #: What the store's commits say about whether it can commit now (``/readyz``).
+    commits: CommitHealth
+
     async def ping(self) -> None:
         """Raise if the store cannot answer."""
+        ...
+
+    async def probe_commit(self) -> None:
+        """Commit one tiny durable write; raise if the store cannot (``CommitHealth.check``)."""
         ...
 
     async def listen(self, wake: Callable[[], None]) -> None:

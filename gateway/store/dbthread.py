@@ -67,9 +67,18 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 
 
 class DbThread:
-    def __init__(self, path: Path, *, readonly: bool = False, name: str = "sqlite") -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        readonly: bool = False,
+        name: str = "sqlite",
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """``on_error``: told of every exception a call raises (then raised as usual)."""
         self._path = path
         self._readonly = readonly
+        self._on_error = on_error
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._conn: sqlite3.Connection | None = None
 
@@ -84,7 +93,12 @@ class DbThread:
         conn = self._conn
         if conn is None:
             raise RuntimeError("database thread is not open")
-        return await self._submit(fn, conn)
+        try:
+            return await self._submit(fn, conn)
+        except Exception as exc:
+            if self._on_error is not None:
+                self._on_error(exc)
+            raise
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -139,3 +153,28 @@ def _transaction(conn: sqlite3.Connection, *, durable: bool) -> Iterator[sqlite3
     finally:
         if not durable:
             conn.execute("PRAGMA synchronous=FULL")
+
+
+#: SQLite result codes (``sqlite_errorname`` prefixes) that mean the store cannot write,
+#: whatever the data: as opposed to one job's bad value or a constraint.
+_SQLITE_FAULTS = (
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_CORRUPT",
+    "SQLITE_NOTADB",
+    "SQLITE_PROTOCOL",
+    "SQLITE_PERM",
+    "SQLITE_NOLFS",
+    "SQLITE_NOMEM",
+)
+
+
+def sqlite_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` says the SQLite store cannot commit, rather than that a job is bad."""
+    if isinstance(exc, sqlite3.Error):
+        return str(getattr(exc, "sqlite_errorname", "")).startswith(_SQLITE_FAULTS)
+    return isinstance(exc, (OSError, TimeoutError, MemoryError))

@@ -48,6 +48,7 @@ from gateway.store.base import (
     ReturnRecord,
 )
 from gateway.store.dbclock import REFRESH_SECONDS, DbClock
+from gateway.store.health import CommitHealth
 from gateway.store.pgconn import Conn, in_transaction
 from gateway.store.postgres_ingest import WAKE_CHANNEL, PgEndpointCache, ingest_batch, lock_key
 
@@ -55,6 +56,8 @@ log = get_logger("gateway.store.postgres")
 
 T = TypeVar("T")
 
+#: The database-side bound on a readiness probe (``CommitHealth`` stops waiting sooner).
+PROBE_TIMEOUT = 10.0
 #: Backoff between attempts to re-LISTEN after the connection dropped (the first is at once).
 RELISTEN_FIRST_DELAY = 0.5
 RELISTEN_MAX_DELAY = 10.0
@@ -70,6 +73,19 @@ MIGRATION_LOCK = 0x6761_7465_7761_79  # "gateway"
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 #: Failures of the connection rather than of the data: a batch that hits one fails whole.
 _CONNECTION_ERRORS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, TimeoutError)
+#: SQLSTATE classes (and codes) of a database that cannot write, whatever the data:
+#: connection, insufficient resources (disk full), operator intervention (shutting
+#: down), system error (I/O), internal error; read-only transaction (a standby).
+_FAULT_CLASSES = ("08", "53", "57", "58", "XX")
+_FAULT_CODES = ("25006",)
+
+
+def pg_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot commit, rather than that a job is bad."""
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and (state[:2] in _FAULT_CLASSES or state in _FAULT_CODES)
 
 
 async def _keep_session(conn: object) -> None:
@@ -114,6 +130,8 @@ class PostgresStore:
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
         self.dsn = dsn
         self.clock = DbClock()
+        #: What the commits say about whether the database can commit (``/readyz``).
+        self.commits = CommitHealth()
         self._min_size, self._max_size = min_size, max_size
         self._pool: asyncpg.Pool[Any] | None = None
         self._listener: asyncpg.Connection[Any] | None = None
@@ -147,6 +165,7 @@ class PostgresStore:
         self._clock_task = asyncio.create_task(self._refresh_clock(), name="db-clock")
 
     async def close(self) -> None:
+        await self.commits.close()
         if self._clock_task is not None:
             self._clock_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -179,6 +198,15 @@ class PostgresStore:
 
     async def ping(self) -> None:
         await self.pool.fetchval("SELECT 1")
+
+    async def probe_commit(self) -> None:
+        """One durable write in one round trip (a read, or ``SELECT 1``, passes on a full
+        disk or a read-only standby)."""
+        await self.pool.execute(
+            "INSERT INTO store_meta (key, value) VALUES ('probe', extract(epoch FROM clock_timestamp())) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            timeout=PROBE_TIMEOUT,
+        )
 
     async def listen(self, wake: Callable[[], None]) -> None:
         """Call ``wake`` whenever any process announces new work.
@@ -220,26 +248,34 @@ class PostgresStore:
 
     async def _tx(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         """Run ``fn`` in a transaction, again (up to 3 times) when it lost a lock conflict."""
-        async with self.pool.acquire() as conn:
-            for attempt in range(3):
-                try:
-                    return await in_transaction(conn, fn)
-                except _RETRYABLE:
-                    if attempt == 2:
-                        raise
-            raise AssertionError("unreachable")
+        try:
+            async with self.pool.acquire() as conn:
+                for attempt in range(3):
+                    try:
+                        return await in_transaction(conn, fn)
+                    except _RETRYABLE:
+                        if attempt == 2:
+                            raise
+                raise AssertionError("unreachable")
+        except Exception as exc:
+            if pg_fault(exc):
+                self.commits.failed(exc)
+            raise
 
     # --- ingest ------------------------------------------------------------------------
 
     async def ingest(self, jobs: Sequence[IngestJob]) -> list[IngestOutcome]:
         cache = self._endpoints
         try:
-            return await self._tx(lambda conn: ingest_batch(conn, jobs, cache))
+            stored = await self._tx(lambda conn: ingest_batch(conn, jobs, cache))
         except _CONNECTION_ERRORS:
             raise
         except Exception as exc:
             if len(jobs) == 1:
                 return [exc]
+        else:
+            self.commits.ok()
+            return stored
         # One bad job must not fail its batch-mates: store each on its own.
         outcomes: list[IngestOutcome] = []
         for job in jobs:
@@ -249,6 +285,8 @@ class PostgresStore:
                 raise
             except Exception as exc:
                 outcomes.append(exc)
+        if any(not isinstance(o, BaseException) for o in outcomes):
+            self.commits.ok()
         return outcomes
 
     async def sync_file_endpoints(self, org: str, endpoints: Sequence[EndpointConfig]) -> None:

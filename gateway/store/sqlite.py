@@ -36,7 +36,8 @@ from gateway.store.base import (
     LegView,
     ReturnRecord,
 )
-from gateway.store.dbthread import DbThread, immediate
+from gateway.store.dbthread import DbThread, immediate, sqlite_fault
+from gateway.store.health import CommitHealth
 from gateway.store.sqlite_dispatch import (
     claim_transaction,
     complete_transaction,
@@ -48,7 +49,7 @@ from gateway.store.sqlite_dispatch import (
     set_disabled_transaction,
 )
 from gateway.store.sqlite_ingest import EndpointCache, ingest_transaction
-from gateway.store.sqlite_meta import rebase_transaction
+from gateway.store.sqlite_meta import probe_transaction, rebase_transaction
 from gateway.store.writer_process import WriterProcess
 
 
@@ -95,8 +96,10 @@ class SqliteStore:
         """``writer_process``: ingest, claims and completions from a child process
         (``WriterProcess``), not from this process's writer thread."""
         self.path = path
-        self._child = WriterProcess(path) if writer_process else None
-        self._writer = DbThread(path, name="sqlite-writer")
+        #: What the commits say about whether the store can commit (``/readyz``).
+        self.commits = CommitHealth()
+        self._child = WriterProcess(path, health=self.commits) if writer_process else None
+        self._writer = DbThread(path, name="sqlite-writer", on_error=self._write_failed)
         self._reader = DbThread(path, readonly=True, name="sqlite-reader")
         self._endpoints = EndpointCache()
         self._open = False
@@ -122,6 +125,7 @@ class SqliteStore:
     async def close(self) -> None:
         if self._open:
             self._open = False
+            await self.commits.close()
             if self._child is not None:
                 await self._child.close()
             await self._reader.close()
@@ -133,6 +137,13 @@ class SqliteStore:
     async def ping(self) -> None:
         await self._reader.run(lambda conn: conn.execute("SELECT 1").fetchone())
 
+    async def probe_commit(self) -> None:
+        await self._writer.run(probe_transaction)
+
+    def _write_failed(self, exc: BaseException) -> None:
+        if sqlite_fault(exc):
+            self.commits.failed(exc)
+
     async def listen(self, wake: Callable[[], None]) -> None:
         """Nothing to do: only this process writes the file, and it wakes its own dispatcher."""
 
@@ -140,7 +151,14 @@ class SqliteStore:
         if self._child is not None:
             return list(await asyncio.gather(*(self._child.enqueue(job) for job in jobs)))
         cache = self._endpoints
-        return await self._writer.run(lambda conn: ingest_transaction(conn, jobs, cache))
+        outcomes = await self._writer.run(lambda conn: ingest_transaction(conn, jobs, cache))
+        if any(not isinstance(o, BaseException) for o in outcomes):
+            self.commits.ok()
+        else:
+            for failure in outcomes:
+                if isinstance(failure, BaseException):
+                    self._write_failed(failure)
+        return outcomes
 
     async def sync_file_endpoints(self, org: str, endpoints: Sequence[EndpointConfig]) -> None:
         def tx(conn: sqlite3.Connection) -> None:

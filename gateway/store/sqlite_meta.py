@@ -4,8 +4,20 @@ and the clock mark of the last schedule rebase."""
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from gateway.store.dbthread import immediate
+
+
+def probe_transaction(conn: sqlite3.Connection) -> None:
+    """One durable write (an fsync'd commit), as small as a commit gets: whether the store
+    can commit at all, when nothing else has committed lately (``CommitHealth``)."""
+    with immediate(conn):
+        conn.execute(
+            "INSERT INTO store_meta (key, value) VALUES ('probe', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (time.time(),),
+        )
 
 
 def rebase_transaction(conn: sqlite3.Connection, now: float) -> float:

@@ -2,7 +2,8 @@
 
 A frame is a 4-byte big-endian length and a body. A request's body is one kind byte
 (``INGEST``, ``CLAIM``, ``COMPLETE``, ``RELEASE``) and orjson; an answer's is ``OK`` and the
-result, or ``ERROR`` and the error's text. A claim's answer carries the deliveries' bodies
+result, or ``ERROR`` (``FAULT`` when the store itself failed: see ``dbthread.sqlite_fault``)
+and the error's text. A claim's answer carries the deliveries' bodies
 as raw bytes after its JSON, since JSON would have to re-encode them. ``pickle`` measured
 18 µs to dump and 18 µs to load one 1 KB Shiprocket job, on the event loop's thread of a
 process whose ceiling is that thread; this flat encoding costs a few µs each way.
@@ -29,6 +30,7 @@ from gateway.store.base import (
     IngestOutcome,
     Verdict,
 )
+from gateway.store.dbthread import sqlite_fault
 
 _LENGTH = struct.Struct(">I")
 HEADER = _LENGTH.size
@@ -36,7 +38,7 @@ HEADER = _LENGTH.size
 #: A request's first byte: what it asks for.
 INGEST, CLAIM, COMPLETE, RELEASE = b"i", b"c", b"f", b"r"
 #: An answer's first byte.
-OK, ERROR = b"o", b"e"
+OK, ERROR, FAULT = b"o", b"e", b"x"
 
 
 def frame(body: bytes) -> bytes:
@@ -184,9 +186,14 @@ def decode_release(body: bytes | memoryview) -> list[tuple[int, str]]:
 class ChildError(Exception):
     """A request the writer process could not carry out; ``str()`` is its error there."""
 
+    def __init__(self, message: str, *, store_fault: bool = False) -> None:
+        super().__init__(message)
+        #: The store could not write (disk full, I/O error, read-only...), not a bad job.
+        self.store_fault = store_fault
+
 
 def reply_error(exc: BaseException) -> bytes:
-    return frame(ERROR + repr(exc).encode("utf-8", "replace"))
+    return frame((FAULT if sqlite_fault(exc) else ERROR) + repr(exc).encode("utf-8", "replace"))
 
 
 def reply(payload: bytes) -> bytes:
@@ -195,8 +202,9 @@ def reply(payload: bytes) -> bytes:
 
 def read_reply(body: bytes) -> memoryview:
     """The payload of an answer; raises ``ChildError`` for an error answer."""
-    if body[:1] == ERROR:
-        raise ChildError(body[1:].decode("utf-8", "replace"))
+    kind = body[:1]
+    if kind == ERROR or kind == FAULT:
+        raise ChildError(body[1:].decode("utf-8", "replace"), store_fault=kind == FAULT)
     return memoryview(body)[1:]
 
 

@@ -31,6 +31,7 @@ from typing import Any, TypeVar, cast
 
 from gateway.logging import get_logger
 from gateway.store.base import ClaimedDelivery, Completion, CompletionOutcome, IngestJob, IngestOutcome
+from gateway.store.health import CommitHealth
 from gateway.store.writer_codec import (
     ChildError,
     decode_claimed,
@@ -76,8 +77,10 @@ class _Protocol(asyncio.SubprocessProtocol):
 
 
 class WriterProcess:
-    def __init__(self, path: Path, *, restart_delay: float = 1.0) -> None:
+    def __init__(self, path: Path, *, restart_delay: float = 1.0, health: CommitHealth | None = None) -> None:
         self._path = path
+        #: Told of every ingest answer: a committed batch, or the store failing.
+        self._health = health or CommitHealth()
         #: Seconds before a child that died is replaced (settable: tests use 0).
         self.restart_delay = restart_delay
         self._transport: asyncio.SubprocessTransport | None = None
@@ -87,6 +90,8 @@ class WriterProcess:
         self._exit: asyncio.Future[None] | None = None
         self._restart: asyncio.Task[None] | None = None
         self._up = asyncio.Event()
+        #: Resolved when the last request sent has been answered (``drain``).
+        self._drained: asyncio.Future[None] | None = None
 
     @property
     def running(self) -> bool:
@@ -154,17 +159,28 @@ class WriterProcess:
         if not self._waiting:
             raise ValueError("the writer process answered a request that was not sent")
         future, decode, errors_as_value = self._waiting.popleft()
+        if not self._waiting and self._drained is not None:
+            _settle(self._drained)
         try:
             result = decode(read_reply(body))
         except ChildError as exc:
+            if exc.store_fault:
+                self._health.failed(exc)
             if errors_as_value:
                 result = exc
             else:
                 if not future.done():
                     future.set_exception(exc)
                 return
+        else:
+            if errors_as_value:  # an ingest job's batch committed
+                self._health.ok()
         if not future.done():
             future.set_result(result)
+        elif errors_as_value and not future.cancelled():
+            # The request had answered 503 (commit_timeout): this event is stored after all,
+            # unacknowledged; its sender's retry is answered as a duplicate.
+            log.warning("store.committed_after_deadline", stored=not isinstance(result, BaseException))
 
     def _garbled(self, exc: Exception) -> None:
         log.error("writer_process.bad_answer", error=repr(exc))
@@ -182,6 +198,8 @@ class WriterProcess:
             future, _, _ = self._waiting.popleft()
             if not future.done():
                 future.set_exception(WriterProcessGone(f"the SQLite writer process exited ({code})"))
+        if self._drained is not None:
+            _settle(self._drained)
         if transport is not None:
             transport.close()
         if self._exit is not None and not self._exit.done():
@@ -203,8 +221,12 @@ class WriterProcess:
                 return
 
     async def drain(self) -> None:
+        """Until every request sent so far is answered (or the process is gone). Not by
+        waiting on their futures: one failed by a deadline is done before its answer."""
         while self._waiting:
-            await asyncio.wait([self._waiting[-1][0]])
+            if self._drained is None or self._drained.done():
+                self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
 
     async def close(self) -> None:
         """Let what was sent be answered, then end the process (it exits at end of input)."""
@@ -220,3 +242,8 @@ class WriterProcess:
             return
         stdin.close()
         await exit_
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
