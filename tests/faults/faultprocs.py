@@ -9,9 +9,10 @@ the real ``gateway serve``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,26 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+@contextlib.asynccontextmanager
+async def peak_rss(pid: int) -> AsyncIterator[Callable[[], float]]:
+    """Sample ``pid``'s RSS every 50 ms while the block runs; yields a reader of the growth."""
+    base = rss_mb(pid)
+    peak = [base]
+
+    async def sample() -> None:
+        while True:
+            peak[0] = max(peak[0], rss_mb(pid))
+            await asyncio.sleep(0.05)  # sampling another process's memory
+
+    task = asyncio.create_task(sample())
+    try:
+        yield lambda: peak[0] - base
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def backlog(base: str, names: Sequence[str]) -> dict[str, int]:

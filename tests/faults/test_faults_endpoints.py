@@ -10,12 +10,11 @@ import itertools
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
 from faultload import Workload, until
-from faultprocs import RETRY_SCHEDULE, Endpoint, drain, gateway, pid_of, rss_mb, write_files
+from faultprocs import RETRY_SCHEDULE, Endpoint, drain, gateway, peak_rss, pid_of, write_files
 from faultscenario import Scenario
 from faultsink import Behaviour, Call, FaultSink, answer, drip, fail_first, hang, huge, reset
 
@@ -42,26 +41,6 @@ def attempt_times(sink: FaultSink, path: str) -> dict[str, list[float]]:
     for r in sink.received(path):
         times[r.webhook_id].append(r.at)
     return times
-
-
-@contextlib.asynccontextmanager
-async def peak_rss(pid: int) -> AsyncIterator[Callable[[], float]]:
-    """Sample ``pid``'s RSS every 50 ms while the block runs; yields a reader of the growth."""
-    base = rss_mb(pid)
-    peak = [base]
-
-    async def sample() -> None:
-        while True:
-            peak[0] = max(peak[0], rss_mb(pid))
-            await asyncio.sleep(0.05)  # sampling another process's memory
-
-    task = asyncio.create_task(sample())
-    try:
-        yield lambda: peak[0] - base
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def bad_endpoints(sink: FaultSink) -> dict[str, tuple[Behaviour, int]]:
