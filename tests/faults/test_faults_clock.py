@@ -18,7 +18,8 @@ from faultprocs import Endpoint, drain, gateway, write_files
 from faultscenario import Scenario
 from faultsink import fail_first
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+#: Debian's multiarch place for it (x86_64-linux-gnu, aarch64-linux-gnu...).
+LIBFAKETIMES = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
 PATHS = ("/flaky", "/steady")
 NAMES = ("flaky", "steady")
 #: A first attempt failed, its retry is due 250 ms later (the schedule's first step). Allowed on
@@ -29,12 +30,13 @@ LONGEST_WAIT_S = 0.25 + 1.0 + 5.0
 FAKETIME_CACHE_S = 1
 
 
-def require_faketime() -> None:
-    if not LIBFAKETIME.exists():
-        reason = f"{LIBFAKETIME} not found: install Debian's faketime package for the clock-step scenario"
+def libfaketime() -> Path:
+    if not LIBFAKETIMES:
+        reason = "no /usr/lib/*/faketime/libfaketime.so.1: the clock-step scenario needs Debian's faketime"
         if os.environ.get("CI"):
             pytest.fail(f"CI: {reason}", pytrace=False)
         pytest.skip(reason)
+    return LIBFAKETIMES[0]
 
 
 def step(offset_file: Path, offset: str) -> float:
@@ -65,7 +67,7 @@ async def stepped(base: str, offset_file: Path, offset: str, seconds: float) -> 
 
 
 async def test_wall_clock_step_forward_and_back(scenario: Scenario) -> None:
-    require_faketime()
+    preload = libfaketime()
     sink = scenario.sink
     # Every webhook's first attempt on /flaky fails, so each has a retry scheduled across a step.
     endpoints = [
@@ -76,7 +78,7 @@ async def test_wall_clock_step_forward_and_back(scenario: Scenario) -> None:
     offset = scenario.workdir / "faketime"
     step(offset, "+0")
     env = {
-        "LD_PRELOAD": str(LIBFAKETIME),
+        "LD_PRELOAD": str(preload),
         "FAKETIME_TIMESTAMP_FILE": str(offset),
         # Read again at most once a second: with FAKETIME_NO_CACHE every clock call, monotonic
         # ones included, reads the file, and the gateway slows enough to miss its own deadlines.
