@@ -219,7 +219,7 @@ class Deadlines:
         watched = self._watched
         while watched and watched[0][1].done():  # settled in order, mostly: keep it short
             watched.popleft()
-        loop = asyncio.get_running_loop()
+        loop = future.get_loop()
         deadline = loop.time() + self.seconds
         watched.append((deadline, future))
         if self._timer is None:

@@ -45,10 +45,11 @@ class CommitHealth:
         self._probe_started = float("-inf")
 
     def ok(self) -> None:
-        """A durable commit went through."""
-        if self.failing:
+        """A durable commit went through (called per ingest batch or answer: kept cheap)."""
+        now = self._monotonic()
+        if self.failed_at > self.ok_at:
             log.info("store.commits_recovered", after=self.error)
-        self.ok_at = self._monotonic()
+        self.ok_at = now
 
     def failed(self, error: BaseException | str) -> None:
         """A write failed for a reason of the store's own (or did not commit in time)."""

@@ -37,16 +37,17 @@ _UNLEASED = "(d.lease_until IS NULL OR d.lease_until <= :now OR d.lease_until > 
 #: failing everything tried its whole backlog once before any delivery got a second attempt.
 #: A fresh delivery is due from the moment it exists, whatever the clock says since: one
 #: stored by a process whose clock ran ahead must not wait for the clock to catch up.
-#: Each half is a range of its own partial index (deliveries_retries, deliveries_fresh).
+#: Each half is a range of its own partial index, named so that no statistics can make the
+#: planner walk another (a due-time index over all pending rows cost 7 ms a claim, not 0.3).
 _CANDIDATES = f"""
 SELECT id FROM (
-    SELECT d.id FROM deliveries d
+    SELECT d.id FROM deliveries d INDEXED BY deliveries_retries
     WHERE d.org = :org AND d.endpoint = :endpoint AND d.state = 'pending' AND d.last_error IS NOT NULL
       AND d.next_attempt_at <= :now AND {_UNLEASED} AND {_IN_ORDER}
     ORDER BY d.next_attempt_at, d.id LIMIT :slots)
 UNION ALL
 SELECT id FROM (
-    SELECT d.id FROM deliveries d
+    SELECT d.id FROM deliveries d INDEXED BY deliveries_fresh
     WHERE d.org = :org AND d.endpoint = :endpoint AND d.state = 'pending' AND d.last_error IS NULL
       AND {_UNLEASED} AND {_IN_ORDER}
     ORDER BY d.next_attempt_at, d.id LIMIT :slots)
