@@ -91,7 +91,8 @@ async def test_disk_full_answers_503_and_recovers(small_disk: Path, scenario: Sc
     write_files(scenario.workdir, endpoints, store_url=f"sqlite:///{small_disk / 'gateway.db'}")
     gw = scenario.keep(gateway(scenario.workdir))
     await asyncio.to_thread(gw.start)
-    load = Workload("DF", streams=8)
+    # Longer than the gateway's commit deadline: a webhook it gives up on is answered, not timed out.
+    load = Workload("DF", streams=8, timeout=10.0)
     async with ingesting(load, lambda: [gw.url]):
         await load.more(150)
         full_at = time.monotonic()
