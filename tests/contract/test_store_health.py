@@ -20,6 +20,9 @@ import pytest
 from helpers import endpoint, event, job
 from pgsupport import dsn
 
+from gateway.clock import ManualClock
+from gateway.errors import StoreUnavailable
+from gateway.ingest import Ingestor
 from gateway.store import health
 from gateway.store.base import Store
 from gateway.store.dbthread import writer_lock_path
@@ -81,6 +84,27 @@ async def test_a_store_whose_commits_hang_is_not_ready_and_recovers_by_itself(st
         assert health.PROBE_DEADLINE <= waited < health.PROBE_DEADLINE + 1
     # The held-up probe commits now; a check finds it (or a new one) through.
     assert await poll(store, lambda p: p is None) is None
+
+
+async def test_an_ingest_held_up_past_its_commit_timeout_is_refused_and_its_retry_is_a_duplicate(
+    store: Store,
+) -> None:
+    await store.sync_file_endpoints("acme", [endpoint("hook")])
+    ingestor = Ingestor(store, ManualClock(), commit_timeout=0.3)
+    ingestor.start()
+    try:
+        update = event("SLOW1")
+        async with writes_held_up(store):
+            with pytest.raises(StoreUnavailable, match="not acknowledged"):
+                await ingestor.ingest("acme", [update])
+            assert store.commits.failing  # and /readyz says so at once
+        # Held up, not lost: it committed when the hold ended, so the sender's retry is a
+        # duplicate of it, acknowledged as such.
+        again = await ingestor.ingest("acme", [update])
+        assert (again.accepted, again.duplicates) == (0, 1)
+        assert not store.commits.failing
+    finally:
+        await ingestor.stop()
 
 
 async def test_a_read_only_database_is_not_ready_until_it_takes_writes_again(store: Store, backend: str) -> None:
