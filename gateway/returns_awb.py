@@ -65,11 +65,16 @@ def _line_items(body: CreateReturnOrder) -> list[dict[str, Any]]:
     ]
 
 
+def _price(value: Any) -> float:
+    # Not float(value): a price of "abc" was a 500. Validation refuses it below (422).
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
 def return_awb_request(body: CreateReturnOrder, now: float) -> ReturnAwbRequest:
     extra = body.model_extra or {}
     details = (body.orderDetails.model_extra or {}) if body.orderDetails else {}
     items = _line_items(body)
-    amount = details.get("invoiceValue") or sum(float(i["sellingPricePerUnit"] or 0) * i["quantity"] for i in items)
+    amount = details.get("invoiceValue") or sum(_price(i["sellingPricePerUnit"]) * i["quantity"] for i in items)
     reason = body.returnReason or next((i.reason for i in body.orderItems or [] if i.reason), None)
     candidate = {
         "pickupAddress": _address(body.pickupAddress),

@@ -111,15 +111,18 @@ class EndpointConfig(_Model):
     shipment_types: tuple[ShipmentType, ...] = (ShipmentType.FORWARD, ShipmentType.RETURN)
     headers: dict[str, str] = Field(default_factory=dict)
     secret: tuple[str, ...] = ()
-    ordered: bool = True
-    include_stale: bool = False
+    # Typed: the admin API's JSON must not turn "yes" into true or "16" into 16 (TOML and
+    # the store hand these over typed already).
+    ordered: bool = Field(True, strict=True)
+    include_stale: bool = Field(False, strict=True)
     max_in_flight: int = Field(16, ge=1, le=1024)
-    rate_per_second: float | None = Field(None, gt=0)
+    rate_per_second: float | None = Field(None, gt=0, strict=True)
 
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not ENDPOINT_NAME.match(v):
+        # fullmatch: a "$"-anchored match lets a trailing newline through.
+        if not ENDPOINT_NAME.fullmatch(v):
             raise ValueError("letters, digits, '-', '_' and '.', at most 63")
         return v
 
@@ -127,6 +130,14 @@ class EndpointConfig(_Model):
     @classmethod
     def _url(cls, v: str) -> str:
         return _check_url(v)
+
+    @field_validator("max_in_flight", mode="before")
+    @classmethod
+    def _a_number(cls, v: Any) -> Any:
+        # Not strict: JSON may write 16 as 16.0.
+        if isinstance(v, (str, bool)):
+            raise ValueError("must be an integer")
+        return v
 
     @field_validator("secret", mode="before")
     @classmethod

@@ -7,9 +7,9 @@ numbers; they are read as strings. Weights are grams, dimensions centimetres.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from gateway.field_limits import Identifier
 
@@ -18,10 +18,26 @@ class _Body(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", coerce_numbers_to_str=True, str_strip_whitespace=True)
 
 
-def _not_blank(v: str | None) -> str | None:
-    if v is not None and not v:
-        raise ValueError("must not be empty")
+def _a_number(v: object) -> object:
+    if isinstance(v, (str, bool)):
+        raise ValueError("must be a number")
     return v
+
+
+#: Numbers and flags are read strictly: "12" or "true" is a string, not a number or a flag
+#: (a count may still be written 2.0, as JSON allows).
+Amount = Annotated[float, Field(ge=0, strict=True)]
+Size = Annotated[float, Field(gt=0, strict=True)]
+# The bounds come before the validator: after it, pydantic cannot publish them.
+Count = Annotated[int, Field(ge=1), BeforeValidator(_a_number)]
+Quantity = Annotated[int, Field(ge=0), BeforeValidator(_a_number)]
+NotBlank = Annotated[str, Field(min_length=1)]
+
+
+def _or_null(schema: dict[str, Any]) -> None:
+    # A null shipmentCode reads as "" (``OrderDetails._code``), so the schema admits it.
+    value = {k: schema.pop(k) for k in list(schema) if k not in ("title", "default", "description")}
+    schema["anyOf"] = [value, {"type": "null"}]
 
 
 class Address(_Body):
@@ -50,16 +66,16 @@ class Address(_Body):
 class LineItem(_Body):
     name: str = Field(min_length=1)
     sku: str = Field(min_length=1)
-    sellingPricePerUnit: float = Field(ge=0)
-    quantity: int = Field(ge=1)
+    sellingPricePerUnit: Amount
+    quantity: Count
 
 
 class OrderDetails(_Body):
     # Stored as the label's key: held to the identifier limit (gateway.field_limits).
     orderNumber: Identifier = Field(min_length=1)
-    shipmentCode: Identifier = ""
+    shipmentCode: Identifier = Field("", json_schema_extra=_or_null)
     paymentType: Literal["PREPAID", "COD"]
-    orderAmount: float = Field(ge=0)
+    orderAmount: Amount
     orderDate: str = Field(min_length=1)
     shipmentType: Literal["FORWARD", "RETURN"] | None = None
     orderLineItems: tuple[LineItem, ...] = Field(min_length=1)
@@ -74,11 +90,11 @@ class OrderDetails(_Body):
 
 
 class ShipmentDimension(_Body):
-    length: float = Field(gt=0)
-    breadth: float = Field(gt=0)
-    height: float = Field(gt=0)
+    length: Size
+    breadth: Size
+    height: Size
     #: grams
-    weight: float = Field(gt=0)
+    weight: Size
 
 
 class LabelRequest(_Body):
@@ -88,11 +104,9 @@ class LabelRequest(_Body):
     dropAddress: Address
     orderDetails: OrderDetails
     shipmentDimension: ShipmentDimension
-    courierId: str | None = None
-    warehouseCode: str | None = None
-    accountAlias: str | None = None
-
-    _blank = field_validator("courierId", "warehouseCode", "accountAlias")(_not_blank)
+    courierId: NotBlank | None = None
+    warehouseCode: NotBlank | None = None
+    accountAlias: NotBlank | None = None
 
     @property
     def is_return(self) -> bool:
@@ -114,8 +128,8 @@ class CourierRequest(_Body):
     pickupPincode: str = Field(min_length=1)
     dropPincode: str = Field(min_length=1)
     deliveryType: Literal["FORWARD", "RETURN"]
-    isCod: bool
+    isCod: bool = Field(strict=True)
     #: grams
-    weight: float | None = Field(None, gt=0)
-    invoiceValue: float | None = Field(None, ge=0)
+    weight: Size | None = None
+    invoiceValue: Amount | None = None
     accountAlias: str | None = None

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.api.proxy_models import Quantity
 from gateway.field_limits import Identifier, Text
 
 
@@ -41,13 +42,13 @@ class ReturnItem(_Loose):
     itemCode: Identifier | None = None
     channelSkuCode: Identifier | None = None
     reason: Text | None = None
-    quantity: int | None = Field(None, ge=0)
+    quantity: Quantity | None = None
 
 
 class OrderLineItem(_Loose):
     clientSkuId: Identifier | None = None
     name: str | None = None
-    quantity: int | None = Field(None, ge=0)
+    quantity: Quantity | None = None
 
 
 class OrderDetails(_Loose):

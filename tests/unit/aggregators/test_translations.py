@@ -36,7 +36,7 @@ BODY: dict[str, Any] = {
         "paymentType": "PREPAID",
         "orderAmount": 99.5,
         "orderDate": "2025-03-16T23:50:00+00:00",
-        "orderLineItems": [{"name": "cap", "sku": "c-1", "sellingPricePerUnit": "99.5", "quantity": 1}],
+        "orderLineItems": [{"name": "cap", "sku": "c-1", "sellingPricePerUnit": 99.5, "quantity": 1}],
     },
     "shipmentDimension": {"length": 10, "breadth": 10, "height": 5, "weight": 250},
 }
