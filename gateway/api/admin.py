@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.api.common import JSONResponse, bearer_token, parse_json, read_body, validate_body
+from gateway.api.common import JSONResponse, bearer_token, field_errors, parse_json, read_body, validate_body
+from gateway.api.schemas import MAX_ID, DeliveriesQuery, IsoTime
 from gateway.api.shipments import iso
 from gateway.errors import BadRequest, Conflict, NotFound, Unauthorized
 from gateway.logging import get_logger
@@ -20,12 +21,8 @@ from gateway.store.base import DeliveryView
 
 log = get_logger("gateway.admin")
 
-DELIVERY_STATES = ("pending", "delivered", "failed", "parked")
-MAX_LIMIT = 500
-#: Ids and cursors are 64-bit signed integers in both stores; a larger one would be a store
-#: error (a 500), not "no such row".
-MAX_ID = 2**63 - 1
 ADMIN_BODY_LIMIT = 64 * 1024
+Q = TypeVar("Q", bound=BaseModel)
 
 
 def require_admin(request: Request) -> AppState:
@@ -35,15 +32,13 @@ def require_admin(request: Request) -> AppState:
     return state
 
 
-def page_params(request: Request) -> tuple[int, int]:
+def query(request: Request, model: type[Q]) -> Q:
+    """The query string as ``model`` (the one ``/openapi.json`` publishes); a 400 naming each
+    wrong parameter. Parameters the model does not name are ignored."""
     try:
-        limit = int(request.query_params.get("limit", "100"))
-        cursor = int(request.query_params.get("cursor", "0") or "0")
-    except ValueError:
-        raise BadRequest("limit and cursor must be integers") from None
-    if not 1 <= limit <= MAX_LIMIT or not 0 <= cursor <= MAX_ID:
-        raise BadRequest(f"limit must be 1..{MAX_LIMIT} and cursor a 64-bit non-negative integer")
-    return limit, cursor
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        raise BadRequest("invalid query parameters", errors=field_errors(exc)) from None
 
 
 def delivery_json(d: DeliveryView) -> dict[str, Any]:
@@ -62,19 +57,16 @@ def delivery_json(d: DeliveryView) -> dict[str, Any]:
 
 async def list_deliveries(request: Request) -> Response:
     state = require_admin(request)
-    limit, cursor = page_params(request)
-    wanted = request.query_params.get("state")
-    if wanted is not None and wanted not in DELIVERY_STATES:
-        raise BadRequest(f"state must be one of {', '.join(DELIVERY_STATES)}")
+    q = query(request, DeliveriesQuery)
     items = await state.store.deliveries(
-        org=request.query_params.get("org"),
-        endpoint=request.query_params.get("endpoint"),
-        state=wanted,
-        after_id=cursor,
-        limit=limit + 1,  # one more tells whether there is a next page
+        org=q.org,
+        endpoint=q.endpoint,
+        state=q.state,
+        after_id=q.cursor or 0,
+        limit=q.limit + 1,  # one more tells whether there is a next page
     )
-    next_cursor = str(items[limit - 1].id) if len(items) > limit else None
-    items = items[:limit]
+    next_cursor = str(items[q.limit - 1].id) if len(items) > q.limit else None
+    items = items[: q.limit]
     return JSONResponse({"items": [delivery_json(d) for d in items], "next": next_cursor})
 
 
@@ -99,8 +91,8 @@ async def retry_delivery(request: Request) -> Response:
 
 class RecoverWindow(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: datetime
-    until: datetime | None = None
+    since: IsoTime
+    until: IsoTime | None = None
 
 
 async def _endpoint_exists(state: AppState, org: str, name: str) -> None:

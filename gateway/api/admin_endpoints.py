@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.api.admin import ADMIN_BODY_LIMIT, page_params, require_admin
+from gateway.api.admin import ADMIN_BODY_LIMIT, query, require_admin
 from gateway.api.common import JSONResponse, field_errors, parse_json, read_body
+from gateway.api.schemas import EndpointsQuery
 from gateway.errors import Conflict, NotFound, Unprocessable
 from gateway.logging import get_logger
 from gateway.reload import refresh_scrubber, reload_routes
@@ -88,11 +89,12 @@ def _config_json(r: EndpointRecord) -> dict[str, Any]:
 
 async def list_endpoints(request: Request) -> Response:
     state = require_admin(request)
-    limit, cursor = page_params(request)
-    items = await endpoint_items(state, request.query_params.get("org") or None)
+    q = query(request, EndpointsQuery)
+    items = await endpoint_items(state, q.org or None)
     # Endpoints are few: the cursor is an offset into the (org, name) order.
-    page = items[cursor : cursor + limit]
-    next_cursor = str(cursor + limit) if cursor + limit < len(items) else None
+    start, limit = q.cursor or 0, q.limit
+    page = items[start : start + limit]
+    next_cursor = str(start + limit) if start + limit < len(items) else None
     return JSONResponse({"items": page, "next": next_cursor})
 
 
@@ -142,6 +144,14 @@ async def delete_endpoint(request: Request) -> Response:
     return JSONResponse({"org": org, "name": name, "deleted": True, "failedDeliveries": failed})
 
 
+async def endpoint(request: Request) -> Response:
+    # One route for both methods: a 405 on this path then names PUT and DELETE in ``Allow``
+    # (two routes would each answer for themselves, the first naming only its own method).
+    if request.method == "PUT":
+        return await put_endpoint(request)
+    return await delete_endpoint(request)
+
+
 async def reload(request: Request) -> Response:
     state = require_admin(request)
     routes = await reload_routes(state)
@@ -156,7 +166,6 @@ async def reload(request: Request) -> Response:
 
 ROUTES = [
     Route("/v1/admin/endpoints", list_endpoints, methods=["GET"]),
-    Route("/v1/admin/endpoints/{org}/{name}", put_endpoint, methods=["PUT"]),
-    Route("/v1/admin/endpoints/{org}/{name}", delete_endpoint, methods=["DELETE"]),
+    Route("/v1/admin/endpoints/{org}/{name}", endpoint, methods=["PUT", "DELETE"]),
     Route("/v1/admin/reload", reload, methods=["POST"]),
 ]

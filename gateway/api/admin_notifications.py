@@ -6,30 +6,28 @@ its cursor being the acceptance order of the last item.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.api.admin import delivery_json, page_params, require_admin, utc_epoch
+from gateway.api.admin import delivery_json, query, require_admin, utc_epoch
 from gateway.api.common import JSONResponse
+from gateway.api.schemas import NotificationsQuery, iso_time
 from gateway.api.shipments import iso
 from gateway.errors import BadRequest, NotFound
-from gateway.models import NotificationType
 from gateway.store.admin_types import DeliveryDetail, NotificationQuery, NotificationRecord
 
 
 def parse_time(name: str, value: str | None) -> float | None:
     """An ISO 8601 query parameter as epoch seconds; without a zone it is UTC."""
-    if value is None or value == "":
+    if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be an ISO 8601 date-time (e.g. 2025-03-14T09:00:00+05:30)") from None
-    return utc_epoch(parsed)
+        return utc_epoch(iso_time(value))
+    except ValueError as exc:
+        raise BadRequest(f"{name} {exc}") from None
 
 
 def notification_json(record: NotificationRecord) -> dict[str, Any]:
@@ -54,23 +52,19 @@ def _delivery_detail_json(detail: DeliveryDetail) -> dict[str, Any]:
 
 async def search_notifications(request: Request) -> Response:
     state = require_admin(request)
-    limit, cursor = page_params(request)
-    params = request.query_params
-    wanted_type = params.get("type") or None
-    if wanted_type is not None and wanted_type not in NotificationType.__members__:
-        raise BadRequest(f"type {wanted_type!r} is not a notification type")
-    query = NotificationQuery(
-        org=params.get("org") or None,
-        awb=params.get("awb") or None,
-        notification_type=wanted_type,
-        since=parse_time("since", params.get("since")),
-        until=parse_time("until", params.get("until")),
-        before_seq=cursor or None,
-        limit=limit + 1,  # one more tells whether there is a next page
+    q = query(request, NotificationsQuery)
+    notification_query = NotificationQuery(
+        org=q.org or None,
+        awb=q.awb or None,
+        notification_type=q.type.value if q.type is not None else None,
+        since=utc_epoch(q.since) if q.since is not None else None,
+        until=utc_epoch(q.until) if q.until is not None else None,
+        before_seq=q.cursor or None,
+        limit=q.limit + 1,  # one more tells whether there is a next page
     )
-    records = await state.store.notifications(query)
-    next_cursor = str(records[limit - 1].seq) if len(records) > limit else None
-    records = records[:limit]
+    records = await state.store.notifications(notification_query)
+    next_cursor = str(records[q.limit - 1].seq) if len(records) > q.limit else None
+    records = records[: q.limit]
     return JSONResponse({"items": [notification_json(r) for r in records], "next": next_cursor})
 
 

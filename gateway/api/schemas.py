@@ -7,9 +7,14 @@ schemathesis test holds every answer to, so a handler that drifts from them fail
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from gateway.api.text_values import any_case
+from gateway.models import NotificationType, ShipmentType
+from gateway.routing import ENDPOINT_NAME, GATEWAY_HEADERS
 
 DeliveryState = Literal["pending", "delivered", "failed", "parked"]
 
@@ -152,9 +157,43 @@ class Status(_Out):
     status: str
 
 
+#: Ids and cursors are 64-bit signed integers in both stores; a larger one would be a store
+#: error (a 500), not "no such row".
+MAX_ID = 2**63 - 1
+MAX_LIMIT = 500
+
+
+def _digits(value: object) -> object:
+    # int("+5"), int(" 5 ") and int("5_000") all succeed; a query integer is its digits only.
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a non-negative integer")
+    return value
+
+
+def iso_time(value: object) -> datetime:
+    # Not pydantic's own datetime parsing: it also takes epoch numbers and "1700000000".
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string")
+    try:
+        # RFC 3339 allows a lower-case "t" and "z"; fromisoformat does not.
+        return datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date-time (e.g. 2025-03-14T09:00:00+05:30)") from None
+
+
+# Query-string integers: digits only, however ``int()`` would read others.
+PageSize = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_digits)]
+Cursor = Annotated[int, Field(ge=0, le=MAX_ID), BeforeValidator(_digits)]
+#: An ISO 8601 date-time; without an offset it is UTC.
+IsoTime = Annotated[datetime, BeforeValidator(iso_time), WithJsonSchema({"type": "string", "format": "date-time"})]
+NotificationTypeName = Annotated[
+    NotificationType, WithJsonSchema({"type": "string", "enum": [t.value for t in NotificationType]})
+]
+
+
 class Page(BaseModel):
-    limit: int = Field(100, ge=1, le=500, description="page size")
-    cursor: str | None = Field(None, description="the `next` of the previous page")
+    limit: PageSize = Field(100, description="page size")
+    cursor: Cursor | None = Field(None, description="the `next` of the previous page")
 
 
 class DeliveriesQuery(Page):
@@ -166,9 +205,9 @@ class DeliveriesQuery(Page):
 class NotificationsQuery(Page):
     org: str | None = None
     awb: str | None = None
-    type: str | None = Field(None, description="canonical notificationType")
-    since: str | None = Field(None, description="ISO 8601")
-    until: str | None = Field(None, description="ISO 8601")
+    type: NotificationTypeName | None = Field(None, description="canonical notificationType")
+    since: IsoTime | None = Field(None, description="ISO 8601; without an offset, UTC")
+    until: IsoTime | None = Field(None, description="ISO 8601; without an offset, UTC")
 
 
 class EndpointsQuery(Page):
@@ -180,7 +219,7 @@ class WebhookQuery(BaseModel):
 
 
 class DeliveryPath(BaseModel):
-    id: int = Field(ge=1, le=2**53, description="delivery id")
+    id: int = Field(ge=1, le=MAX_ID, description="delivery id")
 
 
 class Courier(_Out):
@@ -225,3 +264,61 @@ class ProcessingAccepted(_Out):
     webhookId: str
     deliveryId: int | None = None
     qcStatus: str | None = None
+
+
+class EndpointDeleted(_Out):
+    org: str
+    name: str
+    deleted: bool
+    failedDeliveries: int = Field(description="its deliveries still waiting, now failed")
+
+
+class Reloaded(_Out):
+    reloaded: bool
+    orgs: list[str]
+    fileEndpoints: int
+
+
+# --- the PUT /v1/admin/endpoints/{org}/{name} body, as EndpointConfig validates it ----------
+#: http(s) with a host (``routing._check_url``); spelled narrower than urlsplit reads it.
+_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?([/?#].*)?$"
+_TOKEN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+_OWN_HEADERS = "^(" + "|".join(any_case(h) for h in sorted(GATEWAY_HEADERS)) + ")$"
+_B64 = "[A-Za-z0-9+/]"
+_B64_TAIL = f"{_B64}{{2}}(==?)?|{_B64}{{3}}=?"
+#: ``whsec_`` and standard base64 of a non-empty key, padding optional (``signing.secret_key``).
+_SECRET = {"type": "string", "pattern": f"^whsec_(({_B64}{{4}})+({_B64_TAIL})?|{_B64_TAIL})$"}
+_TYPE_GLOBS = [*sorted(t.value for t in NotificationType), "*"]
+
+
+class EndpointPath(BaseModel):
+    org: str = Field(min_length=1)
+    name: str = Field(pattern=ENDPOINT_NAME.pattern, description="the endpoint's name")
+
+
+class EndpointBody(BaseModel):
+    """The fields of a routes file's `[[endpoints]]` (SPEC §4) but `name`, which is the path's."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, WithJsonSchema({"type": "string", "pattern": _URL})]
+    types: list[Annotated[str, WithJsonSchema({"type": "string", "enum": _TYPE_GLOBS})]] = Field(
+        ["*"], description="canonical types; `*` for all (a routes file also takes globs such as `RETURN_*`)"
+    )
+    shipment_types: list[ShipmentType] = [ShipmentType.FORWARD, ShipmentType.RETURN]
+    headers: Annotated[
+        dict[str, str],
+        WithJsonSchema(
+            {
+                "type": "object",
+                "propertyNames": {"pattern": _TOKEN, "not": {"pattern": _OWN_HEADERS}},
+                "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n\\u0000]*$"},
+            }
+        ),
+    ] = Field(default_factory=dict, description="sent with every delivery (never shown back)")
+    secret: Annotated[str | list[str], WithJsonSchema({"anyOf": [_SECRET, {"type": "array", "items": _SECRET}]})] = (
+        Field([], description="Standard Webhooks signing secret(s), `whsec_` and base64; a list rotates")
+    )
+    ordered: bool = True
+    include_stale: bool = False
+    max_in_flight: int = Field(16, ge=1, le=1024)
+    rate_per_second: float | None = Field(None, gt=0)
