@@ -7,9 +7,14 @@ Every operation is described once, next to its models, with ``register``::
         responses={200: LabelResult}, problems=(400, 422, 502, 504), security=(("apiKey",),)))
 
 The document is assembled at request time from ``app.routes`` and the JSON schemas
-pydantic derives from the registered models, so it cannot drift from the validating
-models. A mounted route nobody registered still appears (marked undocumented) and
+pydantic derives from the registered models (``gateway.openapi_edge.EdgeSchema`` adds what
+the edge does before a model sees a body), so it cannot drift from the validating models.
+A mounted route nobody registered still appears (marked undocumented) and
 ``undocumented(app.routes)`` names it: a test keeps that list empty.
+
+One route may serve several documented operations: ``expand`` names the concrete paths it
+is published as (``/v1/{org}/webhooks/{source}`` is one path per source, each with its
+own body and credentials), and each of those is registered like any other.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 import gateway
 from gateway.api.common import PROBLEM_JSON, JSONResponse
 from gateway.api.schemas import Problem
+from gateway.openapi_edge import COMPONENTS, EdgeSchema
 
 OPENAPI_VERSION = "3.1.0"
 _REF = "#/components/schemas/{model}"
@@ -88,6 +94,8 @@ class Operation:
     problems: tuple[int, ...] = ()
     #: A model, several (the body matches any of them), or a non-model body.
     body: type[BaseModel] | tuple[type[BaseModel], ...] | Body | None = None
+    #: What a model body must also satisfy that its fields alone cannot say (JSON Schema).
+    body_rules: tuple[Mapping[str, Any], ...] = ()
     query: type[BaseModel] | None = None
     #: Types of path parameters; a parameter not in the model is a non-empty string.
     path: type[BaseModel] | None = None
@@ -97,10 +105,17 @@ class Operation:
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {}
+#: A mounted (method, path) → the concrete paths it is documented as.
+EXPANSIONS: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
 def register(method: str, path: str, operation: Operation) -> None:
     OPERATIONS[(method.upper(), path)] = operation
+
+
+def expand(method: str, path: str, paths: Iterable[str]) -> None:
+    """Document the route ``(method, path)`` as ``paths``, each registered on its own."""
+    EXPANSIONS[(method.upper(), path)] = tuple(paths)
 
 
 def mounted(routes: Iterable[BaseRoute], prefix: str = "") -> list[tuple[str, str]]:
@@ -115,14 +130,19 @@ def mounted(routes: Iterable[BaseRoute], prefix: str = "") -> list[tuple[str, st
     return found
 
 
+def published(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
+    """``(method, path)`` of every operation the document lists."""
+    return [(m, concrete) for m, p in mounted(routes) for concrete in EXPANSIONS.get((m, p), (p,))]
+
+
 def undocumented(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
-    return [key for key in mounted(routes) if key not in OPERATIONS]
+    return [key for key in published(routes) if key not in OPERATIONS]
 
 
 def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
-    operations = [(m, p, OPERATIONS.get((m, p))) for m, p in mounted(routes)]
+    operations = [(m, p, OPERATIONS.get((m, p))) for m, p in published(routes)]
     models = _models(op for _, _, op in operations if op is not None)
-    keys, defs = models_json_schema(models, ref_template=_REF)
+    keys, defs = models_json_schema(models, ref_template=_REF, schema_generator=EdgeSchema)
     paths: dict[str, dict[str, Any]] = {}
     for method, path, op in operations:
         entry = _operation(path, op, keys) if op else {"summary": "undocumented", "responses": {"default": {}}}
@@ -136,7 +156,10 @@ def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
             "description": "Webhook gateway and notification router for e-commerce shipping and returns.",
         },
         "paths": paths,
-        "components": {"schemas": defs.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
+        "components": {
+            "schemas": {**defs.get("$defs", {}), **COMPONENTS},
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 
@@ -172,6 +195,8 @@ def _operation(path: str, op: Operation, keys: _Keys) -> dict[str, Any]:
         bodies = op.body if isinstance(op.body, tuple) else (op.body,)
         schemas = [keys[(model, "validation")] for model in bodies]
         schema = schemas[0] if len(schemas) == 1 else {"anyOf": schemas}
+        if op.body_rules:
+            schema = {"allOf": [schema, *op.body_rules]}
         entry["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     if op.security:
         entry["security"] = [{name: [] for name in alternative} for alternative in op.security]
@@ -201,7 +226,7 @@ def _responses(op: Operation, keys: _Keys, *, has_path_params: bool) -> dict[str
 
 
 def _path_parameters(path: str, model: type[BaseModel] | None) -> list[dict[str, Any]]:
-    properties = model.model_json_schema()["properties"] if model else {}
+    properties = _parameter_schemas(model)[0] if model else {}
     return [
         {
             "name": name,
@@ -216,15 +241,30 @@ def _path_parameters(path: str, model: type[BaseModel] | None) -> list[dict[str,
 def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
     if model is None:
         return []
-    schema = model.model_json_schema()
-    required = set(schema.get("required", ()))
+    properties, required = _parameter_schemas(model)
     parameters = []
-    for name, prop in schema["properties"].items():
-        prop = dict(prop)
+    for name, prop in properties.items():
         description = prop.pop("description", None)
-        prop.pop("title", None)
         parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": prop}
         if description:
             parameter["description"] = description
         parameters.append(parameter)
     return parameters
+
+
+def _parameter_schemas(model: type[BaseModel]) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """Each field's schema as a parameter's: a query string has no ``null``, only absence."""
+    schema = model.model_json_schema(schema_generator=EdgeSchema)
+    properties = {}
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        prop.pop("title", None)
+        branches = [b for b in prop.pop("anyOf", ()) if b != {"type": "null"}]
+        if len(branches) == 1:
+            prop.update(branches[0])
+        elif branches:
+            prop["anyOf"] = branches
+        if prop.get("default", ...) is None:
+            del prop["default"]
+        properties[name] = prop
+    return properties, set(schema.get("required", ()))

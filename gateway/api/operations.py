@@ -7,62 +7,60 @@ models. Registering a route that is not mounted changes nothing in the document.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
 from starlette.routing import Route
 
 from gateway.api import proxy_models as proxy
 from gateway.api import returns_models as returns
 from gateway.api import schemas as s
 from gateway.api.admin import RecoverWindow
+from gateway.api.body_rules import NO_RETURN_CODE, RETURN_IDENTIFIED
+from gateway.api.webhook_bodies import BODIES
 from gateway.inbound.payloads import PAYLOADS
 from gateway.models import Source
-from gateway.openapi import Body, Operation, openapi_json, register
-from gateway.routing import EndpointConfig
+from gateway.openapi import Body, Operation, expand, openapi_json, register
 
 ADMIN = (("adminToken",),)
 API_KEY = (("apiKey",),)
 STORE = 503
 PROXY_PROBLEMS = (400, 422, 501, 502, 504)
 
-#: Credentials per webhook source (SPEC §6); shipway's `hash` lives in the body.
+#: Credentials per webhook source (SPEC §6), each alternative the schemes it needs together.
+#: Shipway's other credential is the body's ``hash``, which no security scheme can name.
 WEBHOOK_SECURITY: dict[Source, tuple[tuple[str, ...], ...]] = {
     Source.SHIPROCKET: (("shiprocketKey",), ("webhookQueryKey",)),
     Source.CLICKPOST: (("clickpostKey",), ("clickpostAuthorization",), ("webhookQueryKey",)),
     Source.SHIPWAY: (("webhookQueryKey",), ()),
-    Source.MAGIC: (("magicUsername", "magicPassword"), ("magicUsername", "magicPassword", "magicDomain")),
+    Source.MAGIC: (("magicUsername", "magicPassword", "magicDomain"), ("magicUsername", "magicPassword")),
+}
+_CREDENTIALS = {
+    Source.SHIPROCKET: "header `x-api-key`, or `?key=`",
+    Source.CLICKPOST: "header `webhook_key` or `Authorization`, or `?key=`",
+    Source.SHIPWAY: "the body's `hash`, or `?key=`",
+    Source.MAGIC: "headers `authUsername`, `authPassword` and, when the org's credential names a domain,"
+    " `authDomainName`",
 }
 
 
-class WebhookPath(BaseModel):
-    org: str = Field(min_length=1)
-    source: str = Field(json_schema_extra={"enum": [str(source) for source in WEBHOOK_SECURITY]})
-
-
 def _webhooks() -> None:
-    # One path serves every source; the body schema is the union of the sources' models
-    # (oneOf would be wrong: they overlap), each source's credential an alternative.
-    security = tuple(dict.fromkeys(alt for alts in WEBHOOK_SECURITY.values() for alt in alts))
-    register(
-        "POST",
-        "/v1/{org}/webhooks/{source}",
-        Operation(
-            "Receive an aggregator's tracking webhook",
-            tag="webhooks",
-            description=(
-                "Bodies per source: "
-                + ", ".join(f"`{src}` → `{model.__name__}`" for src, model in PAYLOADS.items())
-                + ". Credentials per source: shiprocket `x-api-key`; clickpost `webhook_key` or `Authorization`;"
-                " shipway the body's `hash`; magic `authUsername`/`authPassword` (+ `authDomainName`);"
-                " or `?key=` (shiprocket, clickpost, shipway). Answered only once the events are durable."
+    # One route serves every source; each is documented as its own path, with its body and
+    # its credentials (an unknown source is a 404).
+    route = "/v1/{org}/webhooks/{source}"
+    expand("POST", route, (route.replace("{source}", str(source)) for source in WEBHOOK_SECURITY))
+    for source, security in WEBHOOK_SECURITY.items():
+        register(
+            "POST",
+            route.replace("{source}", str(source)),
+            Operation(
+                f"Receive a {PAYLOADS[source].__name__.removesuffix('Webhook')} tracking webhook",
+                tag="webhooks",
+                description=f"Credentials: {_CREDENTIALS[source]}. Answered only once the events are durable;"
+                " a body naming no shipment, or with a value over the field limits, is a 422.",
+                body=Body("application/json", BODIES[source]),
+                responses={200: s.WebhookAck},
+                problems=(400, 413, 422, STORE),
+                security=security,
             ),
-            path=WebhookPath,
-            query=s.WebhookQuery,
-            body=tuple(PAYLOADS.values()),
-            responses={200: s.WebhookAck},
-            problems=(400, 413, 422, STORE),
-            security=security,
-        ),
-    )
+        )
 
 
 _webhooks()
@@ -199,8 +197,10 @@ register(
     Operation(
         "Create (201) or replace (200) an API-owned endpoint",
         tag="admin",
-        description="The fields of a routes file's `[[endpoints]]`; `name`, when sent, must equal the path's.",
-        body=EndpointConfig,
+        description="The fields of a routes file's `[[endpoints]]`. The name is the path's: a body `name`"
+        " is accepted only when it equals it, so the documented body leaves it out.",
+        path=s.EndpointPath,
+        body=s.EndpointBody,
         responses={200: s.EndpointHealth, 201: s.EndpointHealth},
         problems=(400, 409, 413, 422, STORE),
         security=ADMIN,
@@ -212,7 +212,7 @@ register(
     Operation(
         "Delete an API-owned endpoint",
         tag="admin",
-        responses={200: Body("application/json", {"type": "object"})},
+        responses={200: s.EndpointDeleted},
         problems=(409, STORE),
         security=ADMIN,
     ),
@@ -223,7 +223,7 @@ register(
     Operation(
         "Reload the routes files",
         tag="admin",
-        responses={200: Body("application/json", {"type": "object"})},
+        responses={200: s.Reloaded},
         problems=(400, 422, STORE),
         security=ADMIN,
     ),
@@ -285,7 +285,12 @@ register(
     Operation(
         "Create Return Order (201; 200 on an idempotent repeat)",
         tag="returns",
+        description="Omni (`returnOrderCode`, `forwardOrderCode`, `orderItems`) or RMS (`orderDetails` with"
+        " `orderNumber`, `forwardOrderNumber`, `orderLineItemList`) shape. Without `awbNumber`, an org with an"
+        " aggregator account generates the return AWB, so the body must also carry what Generate Return AWB"
+        " needs (addresses, `shipmentDimension`, a reason): else 422, naming the fields.",
         body=returns.CreateReturnOrder,
+        body_rules=RETURN_IDENTIFIED,
         responses={200: s.ReturnOrder, 201: s.ReturnOrder},
         problems=(*PROXY_PROBLEMS, 409, 413, STORE),
         security=API_KEY,
@@ -297,7 +302,10 @@ register(
     Operation(
         "Returns Processing Update (QC results), delivered to the return's returns system",
         tag="returns",
+        description="`returnOrderCode` is the path's; a body copy is accepted only when it equals it, so the"
+        " documented body leaves it out. 422 when the return's returns system is not configured.",
         body=returns.ProcessingUpdate,
+        body_rules=NO_RETURN_CODE,
         responses={202: s.ProcessingAccepted},
         problems=(400, 413, 422, STORE),
         security=API_KEY,

@@ -9,8 +9,9 @@ from starlette.routing import Route
 from support import Gateway
 
 from gateway import openapi
+from gateway.api.schemas import EndpointBody
 from gateway.app import create_app
-from gateway.routing import RouteTable
+from gateway.routing import EndpointConfig, RouteTable
 from gateway.settings import Settings
 
 
@@ -36,30 +37,50 @@ async def test_openapi_json_is_built_from_the_models(gateway: Gateway) -> None:
     assert response.status_code == 200
     doc = response.json()
     assert doc["openapi"].startswith("3.1")
-    assert sorted(doc["paths"]) == sorted({path for _, path in openapi.mounted(gateway.app.routes)})
-    webhook = doc["paths"]["/v1/{org}/webhooks/{source}"]["post"]
-    bodies = webhook["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
-    assert {"$ref": "#/components/schemas/ShiprocketWebhook"} in bodies
-    assert set(webhook["responses"]) >= {"200", "400", "401", "404", "413", "422", "503"}
-    assert webhook["responses"]["401"]["content"]["application/problem+json"]["schema"] == {
+    assert sorted(doc["paths"]) == sorted({path for _, path in openapi.published(gateway.app.routes)})
+    # The one webhook route is published as one path per source, each with its own credentials.
+    assert "/v1/{org}/webhooks/{source}" not in doc["paths"]
+    shiprocket = doc["paths"]["/v1/{org}/webhooks/shiprocket"]["post"]
+    assert shiprocket["security"] == [{"shiprocketKey": []}, {"webhookQueryKey": []}]
+    assert set(shiprocket["responses"]) >= {"200", "400", "401", "404", "413", "422", "503"}
+    assert shiprocket["responses"]["401"]["content"]["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"
     }
+    body = shiprocket["requestBody"]["content"]["application/json"]["schema"]
+    assert "`awb`: the AWB" in body["description"]
     # Field names and constraints come from pydantic, not from a hand-kept copy.
     schemas = doc["components"]["schemas"]
-    assert schemas["ShiprocketWebhook"]["properties"]["awb"]["description"].startswith("the AWB")
     assert schemas["WebhookAck"]["required"] == ["accepted", "duplicates", "eventIds"]
     retry = doc["paths"]["/v1/admin/deliveries/{id}/retry"]["post"]
     assert retry["security"] == [{"adminToken": []}]
     assert retry["parameters"][0]["schema"]["type"] == "integer"
-    states = doc["paths"]["/v1/admin/deliveries"]["get"]["parameters"]
-    assert {"name": "state", "in": "query", "required": False}.items() <= next(
-        p for p in states if p["name"] == "state"
-    ).items()
+    params = {p["name"]: p for p in doc["paths"]["/v1/admin/notifications"]["get"]["parameters"]}
+    assert {"name": "type", "in": "query", "required": False}.items() <= params["type"].items()
+    assert params["cursor"]["schema"] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+    assert params["since"]["schema"] == {"type": "string", "format": "date-time"}
+    assert "DELIVERED" in params["type"]["schema"]["enum"]
     assert doc["components"]["securitySchemes"]["shiprocketKey"] == {
         "type": "apiKey",
         "in": "header",
         "name": "x-api-key",
     }
+
+
+def test_request_bodies_say_what_the_edge_adds_to_the_models() -> None:
+    routes = [Route("/v1/{org}/labels", _nothing, methods=["POST"])]
+    schemas = openapi.document(routes)["components"]["schemas"]
+    pincode = schemas["Address"]["properties"]["zip"]
+    # Ids may arrive as numbers (coerce_numbers_to_str); a trimmed string must keep a character.
+    assert {"type": "number"} in pincode["anyOf"]
+    assert any("pattern" in branch for branch in pincode["anyOf"])
+    assert schemas["LineItem"]["properties"]["quantity"]["maximum"] == 2**64 - 1
+    # Fields the model does not name are any JSON value, not "anything": parse_json refuses
+    # integers past 64 bits wherever they are.
+    assert schemas["LabelRequest"]["additionalProperties"] == {"$ref": "#/components/schemas/JsonValue"}
+
+
+def test_the_endpoint_body_documents_every_field_of_endpoint_config_but_the_name() -> None:
+    assert set(EndpointBody.model_fields) == set(EndpointConfig.model_fields) - {"name"}
 
 
 async def test_dashboard_page_and_assets_are_served_with_a_strict_policy(gateway: Gateway) -> None:
