@@ -30,7 +30,7 @@ from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.sender import AttemptResult, Sender
 from gateway.errors import ProblemError, RequestAborted, StoreUnavailable
 from gateway.ingest import Ingestor
-from gateway.logging import get_logger, scrubber
+from gateway.logs import get_logger, scrubber
 from gateway.metrics import Metrics
 from gateway.proxy import ProxyService
 from gateway.reload import refresh_scrubber

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 
 log = get_logger("gateway.batcher")
 

@@ -89,7 +89,7 @@ def _migrate(settings: Settings) -> int:
 
 
 def _serve(settings: Settings, routes: RouteTable, role: Role) -> int:
-    from gateway import logging as gateway_logging
+    from gateway import logs as gateway_logging
     from gateway.app import create_app
     from gateway.server import edge_limits, run
     from gateway.workers import Siblings
@@ -110,7 +110,7 @@ def _serve_workers(settings: Settings, routes: RouteTable, role: Role) -> int:
     import socket
     import tempfile
 
-    from gateway import logging as gateway_logging
+    from gateway import logs as gateway_logging
     from gateway import metrics
     from gateway.app import create_app
     from gateway.server import edge_limits, run

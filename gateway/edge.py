@@ -34,7 +34,7 @@ import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from gateway.errors import problem_body
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 
 log = get_logger("gateway.edge")
 

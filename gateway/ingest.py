@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from gateway.batcher import BatchWriter, CommitTimeout, Deadlines, DirectWriter
 from gateway.clock import Clock
 from gateway.errors import StoreUnavailable
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.models import InboundEvent
 from gateway.store.base import IngestedEvent, IngestJob, IngestOutcome, Store
 

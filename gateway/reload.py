@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway.configfiles import ConfigError
 from gateway.errors import Conflict, Unprocessable
-from gateway.logging import get_logger, scrubber
+from gateway.logs import get_logger, scrubber
 from gateway.routing import RouteTable, load_routes
 from gateway.state import AppState
 

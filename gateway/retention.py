@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 
 from gateway.clock import Clock
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.store.base import Store
 
 log = get_logger("gateway.retention")

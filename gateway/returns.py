@@ -12,7 +12,7 @@ from gateway.api.returns_models import CreateReturnOrder, ProcessingUpdate
 from gateway.dispatch.dispatcher import Target
 from gateway.errors import Unprocessable
 from gateway.keyedlock import KeyedLocks
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.models import InboundEvent, Item, NotificationType, ShipmentType, Source
 from gateway.state import AppState, ReturnAwbGenerator
 from gateway.store.base import IngestedEvent, ReturnRecord

@@ -20,7 +20,7 @@ from gateway.aggregators.accounts import Account, parse_account
 from gateway.configfiles import ConfigError, load_toml, validation_error
 from gateway.dispatch.signing import secret_key
 from gateway.models import NotificationType, ShipmentType
-from gateway.secrets import find_match
+from gateway.secret_match import find_match
 
 ORG_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")

@@ -31,7 +31,7 @@ from types import FrameType
 from typing import Any
 
 from gateway.errors import ProblemError
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.reload import refresh_scrubber, reload_routes
 from gateway.state import AppState
 

@@ -14,8 +14,8 @@ from gateway.api.common import JSONResponse, bearer_token, field_errors, parse_j
 from gateway.api.schemas import MAX_ID, DeliveriesQuery, IsoTime
 from gateway.api.shipments import iso
 from gateway.errors import BadRequest, Conflict, NotFound, Unauthorized
-from gateway.logging import get_logger
-from gateway.secrets import matches_any
+from gateway.logs import get_logger
+from gateway.secret_match import matches_any
 from gateway.state import AppState, state_of
 from gateway.store.base import DeliveryView
 

@@ -20,7 +20,7 @@ from gateway.api.admin import ADMIN_BODY_LIMIT, query, require_admin
 from gateway.api.common import JSONResponse, field_errors, parse_json, read_body
 from gateway.api.schemas import EndpointsQuery
 from gateway.errors import Conflict, NotFound, Unprocessable
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.reload import refresh_scrubber, reload_routes
 from gateway.routing import EndpointConfig
 from gateway.state import AppState

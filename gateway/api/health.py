@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.common import JSONResponse, problem
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.metrics import CONTENT_TYPE
 from gateway.state import state_of
 

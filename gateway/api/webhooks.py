@@ -19,7 +19,7 @@ from gateway.errors import NotFound, ProblemError, Unauthorized
 from gateway.inbound import auth
 from gateway.inbound.parsers import PARSERS
 from gateway.inbound.payloads import shape_deviations
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.models import Source
 from gateway.returns import record_clickpost_returns
 from gateway.state import state_of

@@ -24,7 +24,7 @@ from gateway.dispatch.ratelimit import TokenBucket
 from gateway.dispatch.retry import RetryPolicy
 from gateway.dispatch.sender import AttemptResult, Sender
 from gateway.dispatch.signing import Signer
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.settings import DeliverySettings
 from gateway.store.base import (
     AttemptRecord,

@@ -10,7 +10,7 @@ from typing import Any
 
 from gateway.models import Source
 from gateway.routing import SourcesConfig
-from gateway.secrets import find_match, matches_any
+from gateway.secret_match import find_match, matches_any
 
 #: Sources whose aggregator panels may store only a URL: the secret rides as ``?key=``.
 QUERY_KEY_SOURCES = frozenset({Source.SHIPROCKET, Source.CLICKPOST, Source.SHIPWAY})

@@ -26,7 +26,7 @@ from gateway.aggregators.shiprocket import ShiprocketClient, TokenCache
 from gateway.aggregators.shipway import ShipwayClient
 from gateway.api.proxy_models import CourierRequest, LabelRequest, ReturnAwbRequest
 from gateway.errors import InProgress, NotFound, ProblemError, Unprocessable
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.metrics import Metrics
 from gateway.proxy.events import awb_generated
 from gateway.proxy.singleflight import SingleFlight

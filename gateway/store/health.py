@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 
 log = get_logger("gateway.store")
 

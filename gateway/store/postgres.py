@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.routing import EndpointConfig
 from gateway.store import (
     migrations,

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from gateway.logging import get_logger
+from gateway.logs import get_logger
 from gateway.store.base import ClaimedDelivery, Completion, CompletionOutcome, IngestJob, IngestOutcome
 from gateway.store.health import CommitHealth
 from gateway.store.writer_codec import (

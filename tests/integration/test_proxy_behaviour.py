@@ -165,7 +165,7 @@ async def test_no_configured_secret_reaches_the_logs(
     tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    # As gateway.logging.configure() sets them in every process: httpx logs whole URLs.
+    # As gateway.logs.configure() sets them in every process: httpx logs whole URLs.
     caplog.set_level(logging.WARNING, logger="httpx")
     caplog.set_level(logging.WARNING, logger="httpcore")
     with capture_logs() as events:
