@@ -24,11 +24,3 @@ def parse_duration(value: object) -> float:
         if m:
             return float(m.group(1)) * _UNITS[m.group(2)]
     raise ValueError(f"{value!r} is not a duration; use a number with a unit: ms, s, m, h or d (e.g. '15s')")
-
-
-def format_duration(seconds: float) -> str:
-    for unit in ("d", "h", "m", "s"):
-        size = _UNITS[unit]
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{round(seconds * 1000)}ms"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from gateway.models import InboundEvent, ShipmentType
 from gateway.values import epoch_seconds
 
@@ -59,7 +57,3 @@ def build_envelope(
         "rawStatus": event.raw_status,
         "stale": stale,
     }
-
-
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value)

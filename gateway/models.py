@@ -134,17 +134,3 @@ class InboundEvent:
         if self.forward_awb:
             keys.append(f"fwd:{self.forward_awb}")
         return tuple(keys)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredNotification:
-    """A notification as the store holds it: an accepted event plus what the store decided."""
-
-    event_id: str
-    org: str
-    event: InboundEvent
-    leg_id: int
-    received_at: datetime
-    stale: bool
-    #: ``status_time`` if parsed, else ``received_at`` (SPEC §6).
-    effective_time: datetime

@@ -26,7 +26,3 @@ class TokenBucket:
     def take(self, n: int = 1) -> None:
         self._refill()
         self._tokens -= n
-
-    def seconds_until_token(self) -> float:
-        self._refill()
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate

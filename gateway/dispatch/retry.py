@@ -15,10 +15,6 @@ class RetryPolicy:
         self.jitter = jitter
         self._rng = rng or random.Random()
 
-    @property
-    def max_attempts(self) -> int:
-        return len(self.schedule) + 1
-
     def delay_after(self, attempt: int, retry_after: float | None = None) -> float | None:
         """Seconds until the next try after failed attempt number ``attempt`` (1-based);
         ``None`` when the schedule is used up and the delivery is failed."""

@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
-import orjson
 
 from gateway.logs import get_logger
 from gateway.routing import EndpointConfig
@@ -345,10 +344,6 @@ class PostgresStore:
         for h in history:
             by_leg.setdefault(h[0], []).append(HistoryEntry(h[1], h[2], h[3], h[4], h[5], h[6], h[7]))
         return [LegView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(by_leg.get(r[0], ()))) for r in legs]
-
-    async def envelope(self, event_id: str) -> dict[str, object] | None:
-        raw = await self.pool.fetchval("SELECT envelope FROM notifications WHERE event_id = $1", event_id)
-        return None if raw is None else dict(orjson.loads(raw))
 
     # --- delivery ----------------------------------------------------------------------
 

@@ -230,12 +230,6 @@ class SqliteStore:
 
         return await self._reader.run(read)
 
-    async def envelope(self, event_id: str) -> dict[str, object] | None:
-        row = await self._reader.run(
-            lambda conn: conn.execute("SELECT envelope FROM notifications WHERE event_id = ?", (event_id,)).fetchone()
-        )
-        return None if row is None else dict(orjson.loads(row[0]))
-
     async def endpoints(self) -> list[EndpointRecord]:
         return await self._reader.run(endpoint_records)
 
