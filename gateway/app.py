@@ -1,7 +1,8 @@
-"""The application factory: ``create_app(settings, routes, *, store=None, clock=None)``.
+"""The application factory: ``create_app(settings, routes, *, store, clock, sender, ...)``.
 
-Collaborators are handed in (tests pass a store on a temp file, a manual clock, ...);
-production passes nothing and gets the real ones. Resources open in the lifespan.
+Collaborators are handed in as keyword arguments, each optional (tests pass a store on a
+temp file, a manual clock, a sender, ...); production passes none and gets the real ones.
+Resources open in the lifespan.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import admin, admin_endpoints, admin_notifications, health, operations, shipments, ui, webhooks
 from gateway.api import proxy as proxy_api
@@ -57,9 +58,8 @@ class RequestContext:
     log line of the request and echoes it in the response.
 
     ``webhook``: the handler of ``POST /v1/{org}/webhooks/{source}``, called from here
-    directly. Webhooks are nearly all the traffic, and the router, the exception
-    middleware and the route wrappers between here and the handler were about a tenth of
-    the event loop's time per webhook (py-spy); the same exception handlers still apply.
+    directly, past the router and route wrappers, since webhooks are nearly all the traffic
+    (docs/decisions/0007-webhook-fast-path.md); the same exception handlers still apply.
     """
 
     def __init__(self, app: ASGIApp, webhook: Handler | None = None) -> None:
@@ -80,9 +80,9 @@ class RequestContext:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         header = (b"x-request-id", request_id.encode())
 
-        async def send_with_id(message: dict[str, object]) -> None:
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]  # type: ignore[misc]
+                message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
         if self.webhook is not None and scope["method"] == "POST" and not scope.get("root_path"):
@@ -91,9 +91,9 @@ class RequestContext:
             # (a trailing slash, an empty segment) goes through the router as before.
             if len(parts) == 5 and parts[1] == "v1" and parts[3] == "webhooks" and parts[2] and parts[4]:
                 scope["path_params"] = {"org": parts[2], "source": parts[4]}
-                await self._direct(self.webhook, scope, receive, send_with_id)  # type: ignore[arg-type]
+                await self._direct(self.webhook, scope, receive, send_with_id)
                 return
-        await self.app(scope, receive, send_with_id)  # type: ignore[arg-type]
+        await self.app(scope, receive, send_with_id)
 
     @staticmethod
     async def _direct(handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,8 +1,8 @@
 """Group commit: one writer task folds the inserts of many in-flight requests into one
 transaction, and each request is answered only after that transaction commits.
 
-One commit per request caps ingest far below the HTTP ceiling; the cost is the hop to the
-database thread, not SQLite itself (issue 2 measurements), so batching is the lever.
+One commit per request caps ingest far below the HTTP ceiling
+(docs/decisions/0001-group-commit.md).
 """
 
 from __future__ import annotations
@@ -207,8 +207,8 @@ class CommitTimeout(Exception):
 class Deadlines:
     """Fails each watched future still pending ``seconds`` after it was watched, with
     ``CommitTimeout``; what settles it later finds it done and leaves it (both writers
-    check). One timer for all of them, armed at the oldest one's deadline: a per-request
-    ``asyncio.wait_for`` cost about 10 µs of event loop per webhook, this well under 1."""
+    check). One timer for all of them, armed at the oldest one's deadline, not one per
+    request (docs/decisions/0009-one-timer-for-deadlines.md)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds

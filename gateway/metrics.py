@@ -48,7 +48,7 @@ def share_between_processes(directory: Path) -> None:
     global _shared_dir
     _shared_dir = directory
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)  # where the value files go
-    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]  # prometheus-client leaves it untyped
 
 
 class _Backlog(Collector):
@@ -185,5 +185,5 @@ class Metrics:
             counted = self.registry
         else:
             counted = CollectorRegistry()
-            MultiProcessCollector(counted, path=str(_shared_dir))  # type: ignore[no-untyped-call]
+            MultiProcessCollector(counted, path=str(_shared_dir))  # type: ignore[no-untyped-call]  # untyped upstream
         return generate_latest(counted) + generate_latest(self.scrape_registry)

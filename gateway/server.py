@@ -23,10 +23,9 @@ class GatewayServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        # Everything built at start-up (settings, models, routes, pydantic schemas) lives as
-        # long as the process: freezing it keeps every full collection from walking it
-        # again, and a larger young generation makes collections rarer. Measured on the
-        # ingest path: about a third less CPU per webhook.
+        # Everything built at start-up lives as long as the process: frozen, no collection
+        # walks it again; a larger young generation collects less often
+        # (docs/decisions/0008-gc-freeze.md).
         gc.collect()
         gc.freeze()
         gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])

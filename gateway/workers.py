@@ -1,10 +1,11 @@
 """Several gateway processes behind one port: ``server.workers`` (``gateway serve --workers N``).
 
-One process is bound to one core by the GIL: on the 2-core box it ingested about 3,300
-webhooks/s with the box half idle; two workers took 4,500-5,100/s (issue 2). So the
-parent binds the port and forks N workers; each accepts on its own ``SO_REUSEPORT``
-listener (the kernel spreads connections over them), bound before the fork and kept open
-by the parent, so the port never closes and a restarted worker takes over its queue.
+One process runs its event loop on one core (the GIL); on SQLite its writer process
+already uses a second, so workers pay on a machine with cores to spare or on PostgreSQL
+(docs/decisions/0006-worker-processes.md). The parent binds the port and forks N workers;
+each accepts on its own ``SO_REUSEPORT`` listener (the kernel spreads connections over them),
+bound before the fork and kept open by the parent, so the port never closes and a restarted
+worker takes over its queue.
 They share the store: SQLite queues writers on its lock file, PostgreSQL was built for it.
 
 Deliveries run in worker 0 only, so an endpoint's ``max_in_flight`` and

@@ -122,5 +122,5 @@ _MODELS: dict[str, type[_Account]] = {
 def parse_account(data: dict[str, Any]) -> Account:
     """Validate one ``[accounts.<alias>]`` table by the model of its ``aggregator``."""
     model = _MODELS[str(data.get("aggregator"))]
-    account: Account = model.model_validate(data)  # type: ignore[assignment]
+    account: Account = model.model_validate(data)  # type: ignore[assignment]  # _MODELS holds only Account's members
     return account

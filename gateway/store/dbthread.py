@@ -1,8 +1,7 @@
 """A SQLite connection owned by one thread; each call runs a whole function there.
 
-aiosqlite hops to its thread once per statement, and that hop (≈20 µs of CPU) is what
-capped a per-statement ingest path at a fifth of the HTTP ceiling (issue 2, measured).
-Running a whole transaction as one function on the connection's thread costs one hop.
+Running a whole transaction as one function on the connection's thread costs one thread
+hop per transaction instead of one per statement (docs/decisions/0002-one-hop-per-transaction.md).
 """
 
 from __future__ import annotations
@@ -25,11 +24,9 @@ class WriterConnection(sqlite3.Connection):
     """A connection that takes the file's writer lock around each write transaction.
 
     Several gateway processes (``server.workers``) write one SQLite file. Left to SQLite,
-    a writer that finds the file locked sleeps in its busy handler (1, 2, 5, 10 ms, ...) and
-    retries: two processes group-committing side by side then spend their time asleep
-    (measured: 4,400 webhooks/s with p99 190 ms for two processes, against 6,000/s and p99
-    20 ms queued on this lock). A blocking ``flock`` hands the file over the moment the
-    holder lets go. Within one process it is never contended.
+    a writer that finds the file locked sleeps in its busy handler (1, 2, 5, 10 ms, ...);
+    a blocking ``flock`` hands the file over the moment the holder lets go
+    (docs/decisions/0005-writer-lock-file.md). Within one process it is never contended.
     """
 
     writer_lock: int | None = None

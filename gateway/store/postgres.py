@@ -123,7 +123,7 @@ async def apply_migrations(conn: Conn) -> list[int]:
 class PostgresStore:
     #: The longest the ingest writer waits for more jobs while under load (Ingestor reads
     #: it; the wait ends sooner once the previous batch's count is queued): fewer, larger
-    #: transactions. A fixed 4 ms wait left the bench box idle; this cap rarely runs out.
+    #: transactions (docs/decisions/0010-postgres-ingest-linger.md).
     ingest_linger = 0.002
 
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 10) -> None:
@@ -279,7 +279,7 @@ class PostgresStore:
         outcomes: list[IngestOutcome] = []
         for job in jobs:
             try:
-                outcomes.extend(await self._tx(lambda conn, job=job: ingest_batch(conn, [job], cache)))  # type: ignore[misc]
+                outcomes.extend(await self._tx(lambda conn, job=job: ingest_batch(conn, [job], cache)))  # type: ignore[misc]  # mypy cannot type a lambda's default
             except _CONNECTION_ERRORS:
                 raise
             except Exception as exc:

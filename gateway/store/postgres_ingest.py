@@ -155,7 +155,7 @@ def _resolve_leg(batch: _Batch, org: str, event: InboundEvent, now: float, fresh
         if found is None:
             continue
         leg_awb = batch.legs[found].awb
-        # The weak-key rule of sqlite_ingest._resolve_leg: a return order id or forward AWB
+        # The weak-key rule of sqlite_ingest._find_leg: a return order id or forward AWB
         # finds a leg only while that leg has no AWB of its own that differs.
         if index > 0 and own_awb and leg_awb and leg_awb != own_awb:
             continue

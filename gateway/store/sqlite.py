@@ -1,7 +1,11 @@
 """The embedded default store: SQLite in WAL mode with ``synchronous=FULL``.
 
-One writer thread takes every write (SQLite has one writer at a time anyway); a second
-connection on its own thread serves reads, which WAL lets run beside the writer.
+The hot writes (ingest, claims, completions, lease releases) go to the writer process
+(``WriterProcess``; ``store.writer_process``, on by default in the settings) or, with
+``writer_process=False``, to this process's writer thread. Every other write (admin, endpoint
+sync, labels, returns, retention, migrations) takes that thread; the file's writer lock
+orders the two writers. A connection on its own thread serves reads, which WAL lets run
+beside the writer.
 """
 
 from __future__ import annotations

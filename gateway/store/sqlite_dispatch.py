@@ -38,7 +38,7 @@ _UNLEASED = "(d.lease_until IS NULL OR d.lease_until <= :now OR d.lease_until > 
 #: A fresh delivery is due from the moment it exists, whatever the clock says since: one
 #: stored by a process whose clock ran ahead must not wait for the clock to catch up.
 #: Each half is a range of its own partial index, named so that no statistics can make the
-#: planner walk another (a due-time index over all pending rows cost 7 ms a claim, not 0.3).
+#: planner walk another (docs/decisions/0011-sqlite-claim-partial-indexes.md).
 _CANDIDATES = f"""
 SELECT id FROM (
     SELECT d.id FROM deliveries d INDEXED BY deliveries_retries
@@ -302,17 +302,18 @@ _DELIVERY_COLUMNS = "id, event_id, org, endpoint, state, attempt_count, next_att
 
 
 def _view(row: tuple[object, ...]) -> DeliveryView:
-    return DeliveryView(*row)  # type: ignore[arg-type]
+    return DeliveryView(*row)  # type: ignore[arg-type]  # _DELIVERY_COLUMNS are DeliveryView's fields, in order
 
 
 def list_deliveries(
     conn: sqlite3.Connection, org: str | None, endpoint: str | None, state: str | None, after_id: int, limit: int
 ) -> list[DeliveryView]:
-    clauses, params = ["id > ?"], [after_id]
+    clauses: list[str] = ["id > ?"]
+    params: list[object] = [after_id]
     for column, value in (("org", org), ("endpoint", endpoint), ("state", state)):
         if value is not None:
             clauses.append(f"{column} = ?")
-            params.append(value)  # type: ignore[arg-type]
+            params.append(value)
     rows = conn.execute(
         f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE {' AND '.join(clauses)} ORDER BY id LIMIT ?",
         (*params, limit),

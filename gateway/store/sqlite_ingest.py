@@ -1,10 +1,11 @@
 """The ingest transaction for SQLite: legs, dedupe, staleness, notification, outbox rows.
 
-Runs entirely on the store's writer thread (one hop per batch of requests). Statement
-count per event is the cost that matters here (each is ~5–15 µs of Python + SQLite under
-the GIL the event loop also needs), so the common paths are kept to five statements:
+Runs in the SQLite writer process (``writer_child``), or on the store's writer thread when
+``store.writer_process`` is off: one call per batch of requests either way. Statement count
+per event is the cost that matters here, so the common paths are kept to five statements:
 a new leg (key lookup, leg, keys, notification, deliveries) and a known leg (lookup with
-the leg's state, dedupe probe, leg update, notification, deliveries).
+the leg's state, dedupe probe, leg update, notification, deliveries)
+(docs/decisions/0002-one-hop-per-transaction.md).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ _COLUMNS = (
 
 
 def _record(row: Sequence[object]) -> ReturnRecord:
-    return ReturnRecord(*row)  # type: ignore[arg-type]
+    return ReturnRecord(*row)  # type: ignore[arg-type]  # _COLUMNS are ReturnRecord's fields, in order
 
 
 def save_return(conn: sqlite3.Connection, r: ReturnRecord) -> tuple[ReturnRecord, bool]:

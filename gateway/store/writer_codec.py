@@ -4,9 +4,8 @@ A frame is a 4-byte big-endian length and a body. A request's body is one kind b
 (``INGEST``, ``CLAIM``, ``COMPLETE``, ``RELEASE``) and orjson; an answer's is ``OK`` and the
 result, or ``ERROR`` (``FAULT`` when the store itself failed: see ``dbthread.sqlite_fault``)
 and the error's text. A claim's answer carries the deliveries' bodies
-as raw bytes after its JSON, since JSON would have to re-encode them. ``pickle`` measured
-18 µs to dump and 18 µs to load one 1 KB Shiprocket job, on the event loop's thread of a
-process whose ceiling is that thread; this flat encoding costs a few µs each way.
+as raw bytes after its JSON, since JSON would have to re-encode them. Flat orjson, not
+``pickle``: encoding runs on the event loop's thread (docs/decisions/0004-flat-writer-codec.md).
 """
 
 from __future__ import annotations

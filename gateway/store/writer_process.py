@@ -1,14 +1,7 @@
-"""The hot SQLite writes in a process of their own, beside the event loop's.
+"""The hot SQLite writes in a process of their own, beside the event loop's (parent side).
 
-Why: in one process the event loop and the SQLite writer thread take turns on one GIL, so
-a webhook cost the sum of both (measured: 133 µs on the loop + 116 µs on the writer,
-3,400 webhooks/s with the box half idle), and a delivery likewise (140 + 45 µs, 0.48 of a
-raw aiohttp loop's rate). And with 64 clients in flight, all of them sat in one group
-commit while the loop idled, then all came back at once while the writer idled. A child
-process has its own interpreter, and each webhook goes down the pipe the moment its request
-is parsed, so the child commits one batch while the loop reads the next: the two halves
-overlap instead of alternating (5,200–5,700 webhooks/s on the same bench; deliveries 0.63
-of the raw loop's rate).
+Why: in one process the event loop and the writer thread take turns on one GIL; a child
+commits one batch while the loop reads the next (docs/decisions/0003-sqlite-writer-process.md).
 
 What goes there: ingest (group commit), and the dispatcher's claims, completions and lease
 releases. Everything else (admin, reads, endpoint sync) stays on the store's threads; the

@@ -3,7 +3,7 @@
 
 CREATE TABLE labels (
     org           TEXT NOT NULL,
-    kind          TEXT NOT NULL,          -- 'label' | 'return_awb'
+    kind          TEXT NOT NULL,          -- 'label' | 'return_awb' | 'order'
     order_number  TEXT NOT NULL,
     shipment_code TEXT NOT NULL,          -- '' when the request had none
     order_id      TEXT,
