@@ -108,7 +108,8 @@ _LIMIT = re.compile(r"^\^\[\^(.+)\]\*\$$")
 
 def _trimmed_limits(node: Any) -> None:
     """A field limit (no refused character, at most ``maxLength``) holds for the trimmed
-    value: refused whitespace may surround it, and does not count."""
+    value: refused whitespace may surround it, and does not count. One pattern says it all,
+    with "not blank" folded in: a generator draws from one pattern and filters by the rest."""
     if isinstance(node, list):
         for item in node:
             _trimmed_limits(item)
@@ -120,10 +121,22 @@ def _trimmed_limits(node: Any) -> None:
         edge, inner = f"[^{_TRIMMED}{refused}]", f"[^{refused}]"
         middle = f"{inner}*" if longest is None else f"{inner}{{0,{max(longest - 2, 0)}}}"
         core = f"{edge}({middle}{edge})?" if longest != 1 else edge
-        node["pattern"] = f"^[{_TRIMMED}]*({core})?[{_TRIMMED}]*$"
+        optional = "" if _drop_not_blank(node.get("anyOf", [])) else "?"
+        node["pattern"] = f"^[{_TRIMMED}]*({core}){optional}[{_TRIMMED}]*$"
     for key in ("anyOf", "allOf", "items"):
         if key in node:
             _trimmed_limits(node[key])
+
+
+def _drop_not_blank(branches: list[Any]) -> bool:
+    """Remove "not blank" from the string branches; whether one said it."""
+    said = False
+    for branch in branches:
+        if isinstance(branch, dict) and branch.get("pattern") == NOT_BLANK:
+            del branch["pattern"]
+            branch.pop("minLength", None)
+            said = True
+    return said
 
 
 def _unmark(value: Any) -> Any:

@@ -35,7 +35,7 @@ def text(value: Any) -> str | None:
         if value != value or value in (float("inf"), float("-inf")):
             return None
         # Past 2**53 a float no longer holds every integer: its digits would be invented.
-        if abs(value) >= 2**53:
+        if abs(value) > 2**53:
             return None
         s = str(int(value)) if value.is_integer() else repr(value)
     elif isinstance(value, str):

@@ -90,10 +90,11 @@ READABLE: Schema = {
     "description": "an id or label: a string neither blank nor `NA`, `null`, `-1`, ...; or a number",
     "anyOf": [
         {"type": "string", "pattern": other_than(_SENTINEL_WORDS, blank=False)},
-        {"type": "number", "exclusiveMinimum": -_EXACT, "exclusiveMaximum": -1},
-        {"type": "number", "exclusiveMinimum": -1, "exclusiveMaximum": _EXACT},
-        {"type": "integer", "minimum": _EXACT, "maximum": INT_MAX},
-        {"type": "integer", "minimum": INT_MIN, "maximum": -_EXACT},
+        {"type": "number", "minimum": -_EXACT, "exclusiveMaximum": -1},
+        {"type": "number", "exclusiveMinimum": -1, "maximum": _EXACT},
+        # Past 2**53 only an integer literal is read: a float there has lost its digits.
+        {"type": "integer", "minimum": _EXACT + 1, "maximum": INT_MAX},
+        {"type": "integer", "minimum": INT_MIN, "maximum": -_EXACT - 1},
     ],
 }
 #: A value ``text`` reads as absent.
