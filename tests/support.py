@@ -1,10 +1,14 @@
-"""Test helpers shared by every tier: test orgs, credentials, fixtures, the app client."""
+"""Test helpers shared by every tier: test orgs, credentials, fixtures, the app client, polling."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -15,6 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 NETGUARD = REPO / "tests" / "netguard"
 SHARED = REPO.parent / "shared"
 FIXTURES = SHARED / "fixtures"
+
+T = TypeVar("T")
 
 ACME_ROUTES = """
 org = "acme"
@@ -84,6 +90,54 @@ def load_fixture(name: str) -> dict[str, Any]:
 
 def webhook_fixtures() -> list[str]:
     return sorted(f"webhooks/{p.name}" for p in (FIXTURES / "webhooks").glob("*.json"))
+
+
+def _not_within(timeout: float, what: str | Callable[[], str]) -> AssertionError:
+    return AssertionError(f"not within {timeout:g}s: {what() if callable(what) else what}")
+
+
+async def wait_until(
+    predicate: Callable[[], T | Awaitable[T]],
+    *,
+    timeout: float,  # noqa: ASYNC109 - required: a poll without a bound is what this replaces
+    what: str | Callable[[], str],
+    interval: float = 0.02,
+) -> T:
+    """Poll ``predicate`` (plain or async) until it returns something true, and return that.
+
+    For state that another process, thread or the loop's own callbacks bring about, where
+    there is nothing to await. ``timeout`` bounds the whole wait, a hung predicate call
+    included; past it, an ``AssertionError`` says ``what`` was waited for (a callable is read
+    then, so it can show the last state). ``interval=0`` polls once per turn of the loop.
+    ``wait_until_sync`` is the same for code that cannot await.
+    """
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            while True:
+                value = predicate()
+                if inspect.isawaitable(value):
+                    value = await value
+                if value:
+                    return value  # type: ignore[return-value]
+                await asyncio.sleep(interval)
+    except TimeoutError:
+        if scope.expired():
+            raise _not_within(timeout, what) from None
+        raise  # the predicate's own
+
+
+def wait_until_sync(
+    predicate: Callable[[], T], *, timeout: float, what: str | Callable[[], str], interval: float = 0.05
+) -> T:
+    """``wait_until`` for a thread that cannot await (a sync test, a process's start-up): the
+    predicate is tried once more at the deadline, and each call is bounded by its own means."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() >= deadline:
+            raise _not_within(timeout, what)
+        time.sleep(interval)  # polling, bounded by the deadline
+    return value
 
 
 def signed_request(org: str, source: str, body: Any) -> tuple[dict[str, str], Any]:

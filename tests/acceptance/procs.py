@@ -7,11 +7,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-from support import NETGUARD
+from support import NETGUARD, wait_until_sync
 
 
 def free_port() -> int:
@@ -57,17 +56,16 @@ class GatewayProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)  # polling for readiness, bounded by the deadline
-        raise RuntimeError(f"gateway not ready in {timeout}s:\n{self.log_path.read_text()}")
+        wait_until_sync(self._ready, timeout=timeout, what=lambda: f"gateway ready:\n{self.log_path.read_text()}")
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"gateway exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=0.5).status_code == 200
+        except httpx.TransportError:
+            return False
 
     def kill(self, sig: int = signal.SIGKILL) -> int:
         assert self.proc is not None

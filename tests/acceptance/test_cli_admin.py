@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from procs import GatewayProcess
-from support import FIXTURES, NETGUARD
+from support import FIXTURES, NETGUARD, wait_until_sync
 
 from gateway.cli import main
 
@@ -55,15 +54,6 @@ def admin(gateway: GatewayProcess, path: str, **params: Any) -> Any:
     response = httpx.get(f"{gateway.url}{path}", params=params, headers=ADMIN)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)  # polling another process, bounded by the deadline
-    raise AssertionError("condition not met in time")
 
 
 def failed(gateway: GatewayProcess, **params: str) -> list[dict[str, Any]]:
@@ -122,7 +112,8 @@ def test_send_sample_errors(run: Run, gateway: GatewayProcess) -> None:
 def test_deliveries_lists_by_state_and_replay_requeues(run: Run, gateway: GatewayProcess) -> None:
     start = datetime.now(UTC) - timedelta(minutes=5)
     assert run("send-sample", "shiprocket-in-transit", "--fixtures", str(FIXTURES))[0] == 0
-    wait_for(lambda: len(failed(gateway)) == 2)  # endpoints "all" and "with-stale"
+    # Endpoints "all" and "with-stale":
+    wait_until_sync(lambda: len(failed(gateway)) == 2, timeout=10, what="two failed deliveries")
 
     code, out, _ = run("deliveries", "--state", "failed")
     assert code == 0
@@ -150,12 +141,13 @@ def test_deliveries_lists_by_state_and_replay_requeues(run: Run, gateway: Gatewa
         (d,) = [d for d in detail["deliveries"] if d["id"] == delivery_id]
         return len(d["attempts"]) if d["state"] == "failed" else -1
 
-    wait_for(lambda: attempts_of(item["id"]) == 2)  # sent again (and refused again)
+    # Sent again (and refused again):
+    wait_until_sync(lambda: attempts_of(item["id"]) == 2, timeout=10, what="a second attempt")
 
     (other,) = failed(gateway, endpoint="with-stale")
     code, out, _ = run("replay", "--id", str(other["id"]))
     assert code == 0 and f"requeued delivery {other['id']} (acme/with-stale" in out
-    wait_for(lambda: attempts_of(other["id"]) == 2)
+    wait_until_sync(lambda: attempts_of(other["id"]) == 2, timeout=10, what="a second attempt")
 
 
 def test_admin_commands_take_the_token_from_flag_env_or_config(

@@ -6,14 +6,13 @@ import asyncio
 import json
 import signal
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 from aiohttp import web
 from procs import GatewayProcess
 from sinks import Sink, SinkFactory
-from support import CREDENTIALS
+from support import CREDENTIALS, wait_until
 
 HEADERS = {"content-type": "application/json", **CREDENTIALS["acme"]["shiprocket"]}
 
@@ -48,13 +47,6 @@ async def post_many(url: str, count: int) -> list[str]:
     return ids
 
 
-async def wait_for(predicate: Callable[[], bool], within: float) -> None:
-    async with asyncio.timeout(within):
-        # Polling: the state watched lives in another process (or its database file).
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-
-
 def states(workdir: Path) -> dict[str, int]:
     with sqlite3.connect(workdir / "data" / "gateway.db") as conn:
         rows = conn.execute("SELECT state, count(*) FROM deliveries WHERE endpoint = 'all' GROUP BY state")
@@ -79,7 +71,8 @@ async def test_sigkill_with_deliveries_in_flight_loses_nothing(
     configure(workdir, sink, timeout="3s", lease="8s")
     gateway_process.start()
     accepted = await post_many(gateway_process.url, 40)
-    await wait_for(lambda: len(sink.received) >= 16, 10)  # max_in_flight requests held open
+    # max_in_flight requests held open:
+    await wait_until(lambda: len(sink.received) >= 16, timeout=10, what="16 deliveries held open")
     in_flight = set(received_ids(sink))
     gateway_process.kill(signal.SIGKILL)
     sink.routes.pop("/hook")  # from now on the sink answers 200 at once
@@ -87,7 +80,7 @@ async def test_sigkill_with_deliveries_in_flight_loses_nothing(
 
     gateway_process.start()
     # The in-flight ones come back once their dead owner's lease (8 s) runs out.
-    await wait_for(lambda: states(workdir) == {"delivered": 40}, 30)
+    await wait_until(lambda: states(workdir) == {"delivered": 40}, timeout=30, what="40 delivered")
     ids = received_ids(sink)
     assert set(ids) == set(accepted)
     duplicates = {i for i in ids if ids.count(i) > 1}
@@ -107,7 +100,7 @@ async def test_sigterm_finishes_in_flight_sends_releases_leases_and_exits_0(
     configure(workdir, sink, timeout="5s", lease="10s")
     gateway_process.start()
     await post_many(gateway_process.url, 40)
-    await wait_for(lambda: len(sink.received) >= 16, 10)
+    await wait_until(lambda: len(sink.received) >= 16, timeout=10, what="16 deliveries held open")
     sent_before_term = len(sink.received)
     code = await asyncio.to_thread(gateway_process.kill, signal.SIGTERM)
     assert code == 0

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from procs import GatewayProcess
-from support import ACME_ROUTES, CREDENTIALS
+from support import ACME_ROUTES, CREDENTIALS, wait_until_sync
 
 MAX_IN_PROGRESS = 4
 CONFIG = f"""
@@ -149,9 +149,14 @@ def test_a_silent_connection_is_closed_after_the_head_deadline(gateway: GatewayP
 
 def lines_until(gateway: GatewayProcess, since: int, event: str) -> list[dict[str, object]]:
     """The log lines after the first ``since``, once ``event`` is among them (5 s at most)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not any(event in line for line in gateway.log_lines()[since:]):
+
+    def logged() -> bool:
+        if any(event in line for line in gateway.log_lines()[since:]):
+            return True
         assert httpx.get(f"{gateway.url}/healthz").status_code == 200  # a turn of the server's loop
+        return False
+
+    wait_until_sync(logged, timeout=5, interval=0, what=f"{event} logged")
     return [json.loads(line) for line in gateway.log_lines()[since:] if line.startswith("{")]
 
 
@@ -206,15 +211,15 @@ def test_past_the_in_progress_cap_requests_are_shed_with_503_but_health_answers(
     try:
         for sock in holders:
             sock.sendall(f"POST {WEBHOOK} HTTP/1.1\r\nHost: x\r\ncontent-length: 100\r\n\r\n{{".encode())
+
         # Once the server holds them all, a webhook is shed at once, without a store write.
-        deadline = time.monotonic() + 5
-        while True:
+        def shed() -> httpx.Response | None:
             response = httpx.post(
                 f"{gateway.url}{WEBHOOK}", content=webhook_body("SHED-1"), headers={"x-api-key": TOKEN}
             )
-            if response.status_code == 503 or time.monotonic() > deadline:
-                break
-        assert response.status_code == 503
+            return response if response.status_code == 503 else None
+
+        response = wait_until_sync(shed, timeout=5, interval=0, what="a webhook shed with 503")
         assert response.headers["retry-after"] == "1"
         assert response.headers["content-type"] == "application/problem+json"
         assert httpx.get(f"{gateway.url}/healthz").status_code == 200
@@ -240,13 +245,16 @@ def test_sigterm_serves_or_cleanly_closes_idle_keep_alive_connections(tmp_path: 
                 assert response.read() == b'{"status":"ok"}'
         assert proc.proc is not None
         proc.proc.send_signal(signal.SIGTERM)
+
         # Shutdown has begun once the listener is closed; the kept-alive connections live on.
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        def listener_closed() -> bool:
             try:
                 socket.create_connection(("127.0.0.1", proc.port), timeout=1).close()
             except (ConnectionRefusedError, ConnectionResetError):  # a backlog closed under it resets
-                break
+                return True
+            return False
+
+        wait_until_sync(listener_closed, timeout=5, interval=0, what="the listener closed")
         outcomes = []
         started = time.monotonic()
         for i, conn in enumerate(conns):

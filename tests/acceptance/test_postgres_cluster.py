@@ -21,7 +21,7 @@ from aiohttp import web
 from pgsupport import create_database, drop_database, dsn, new_name, require_postgres, run_sync
 from procs import GatewayProcess
 from sinks import SinkFactory
-from support import CREDENTIALS
+from support import CREDENTIALS, wait_until
 
 HEADERS = {"content-type": "application/json", **CREDENTIALS["acme"]["shiprocket"]}
 AWBS, UPDATES = 60, 4  # 240 webhooks
@@ -151,10 +151,11 @@ async def test_three_processes_one_killed_deliver_everything_once_in_order(
 
     events = {e for ids in acked.values() for e in ids}
     assert len(events) == AWBS * UPDATES
-    async with asyncio.timeout(60):
-        # Polling: the state watched lives in the other processes' database.
-        while await states(database) != {"delivered": 2 * len(events)}:  # noqa: ASYNC110
-            await asyncio.sleep(0.2)
+
+    async def all_delivered() -> bool:  # the state watched lives in the other processes' database
+        return await states(database) == {"delivered": 2 * len(events)}
+
+    await wait_until(all_delivered, timeout=60, interval=0.2, what=f"{2 * len(events)} deliveries delivered")
 
     for path in ("/all", "/ordered"):
         assert set(tracker.order[path]) == events

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,15 @@ import pytest
 from fakes import clickpost, shiprocket
 from procs import GatewayProcess, free_port
 from proxysupport import SECRETS, label_body
-from support import NETGUARD, REPO
+from support import NETGUARD, REPO, wait_until_sync
+
+
+def answers(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
+    except httpx.TransportError:
+        return False
+    return True
 
 
 @pytest.fixture
@@ -33,16 +40,8 @@ def fake_servers() -> Iterator[dict[str, int]]:
         for name, port in ports.items()
     ]
     try:
-        for port in ports.values():
-            deadline = time.monotonic() + 15
-            while True:  # polling the fake's readiness, bounded by the deadline
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/", timeout=0.5)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.05)
+        for name, port in ports.items():
+            wait_until_sync(lambda port=port: answers(port), timeout=15, what=f"the fake {name} answering")
         yield ports
     finally:
         for proc in procs:

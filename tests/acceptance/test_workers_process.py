@@ -20,8 +20,8 @@ from pgsupport import create_database, drop_database, dsn, new_name, require_pos
 from procs import GatewayProcess
 from prometheus_client.parser import text_string_to_metric_families
 from sinks import SinkFactory
-from support import BETA_ROUTES, CREDENTIALS
-from test_delivery_process import HEADERS, configure, received_ids, wait_for
+from support import BETA_ROUTES, CREDENTIALS, wait_until
+from test_delivery_process import HEADERS, configure, received_ids
 
 WORKERS = ("--workers", "2")
 
@@ -125,7 +125,7 @@ async def test_two_workers_accept_on_one_port_and_every_webhook_is_delivered_onc
     workers_process.start()
     accepted = await post_spread(workers_process.url, 200)
 
-    await wait_for(lambda: len(received_ids(sink)) >= 200, 20)
+    await wait_until(lambda: len(received_ids(sink)) >= 200, timeout=20, what="200 deliveries")
     assert sorted(received_ids(sink)) == sorted(accepted)  # every one, no duplicate
     by_worker = {e.get("worker") for e in events(workers_process) if e["event"] == "webhook.accepted"}
     assert by_worker == {0, 1}  # both processes took webhooks
@@ -154,7 +154,9 @@ async def test_a_worker_that_dies_is_replaced_and_the_port_keeps_answering(worke
     workers_process.start()
     first = worker_pids(workers_process)
     os.kill(first[1], signal.SIGKILL)
-    await wait_for(lambda: worker_pids(workers_process).get(1, first[1]) != first[1], 10)
+    await wait_until(
+        lambda: worker_pids(workers_process).get(1, first[1]) != first[1], timeout=10, what="a new worker 1"
+    )
     exits = [e for e in events(workers_process) if e["event"] == "worker.exited"]
     assert [(e["worker"], e["pid"], e["exit_code"]) for e in exits] == [(1, first[1], -signal.SIGKILL)]
     # Connections the kernel hands to worker 1's listener wait for its successor.
@@ -183,7 +185,7 @@ async def test_a_reload_through_one_worker_reaches_every_worker(workdir: Path, w
         }
         return done == {0, 1}
 
-    await wait_for(reloaded_everywhere, 10)
+    await wait_until(reloaded_everywhere, timeout=10, what="both workers reloaded")
     for _ in range(20):  # new connections: both workers answer for the new org
         async with httpx.AsyncClient(base_url=workers_process.url, timeout=10) as client:
             response = await client.post("/v1/gamma/webhooks/shiprocket", content=body, headers=headers)
@@ -201,7 +203,7 @@ async def test_sighup_reloads_the_routes_of_a_single_process_gateway(
     def reloaded() -> bool:
         return any(e["event"] == "routes.reloaded" and "gamma" in str(e["orgs"]) for e in events(gateway_process))
 
-    await wait_for(reloaded, 10)
+    await wait_until(reloaded, timeout=10, what="the routes reloaded")
     assert gateway_process.proc.poll() is None  # reloaded, not killed
     headers = {"content-type": "application/json", **CREDENTIALS["beta"]["shiprocket"]}
     body = json.dumps({"awb": "G2", "shipment_status_id": 18})

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from support import REPO
+from support import REPO, wait_until_sync
 
 from gateway.app import create_app
 from gateway.routing import load_routes
@@ -106,10 +105,12 @@ def gateway_url(tmp_path: Path, sink: tuple[FlakySink, str]) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.02)  # polling the server thread's start-up, bounded by the deadline
+
+    def started() -> bool:
+        assert thread.is_alive(), "the gateway's thread ended before it started serving"
+        return server.started
+
+    wait_until_sync(started, timeout=20, interval=0.02, what="the gateway started")
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
@@ -120,15 +121,16 @@ def gateway_url(tmp_path: Path, sink: tuple[FlakySink, str]) -> Iterator[str]:
 
 def _delivery(client: httpx.Client, wanted: str) -> dict[str, Any]:
     """Poll the admin API (bounded) until the only delivery is in state ``wanted``."""
-    deadline = time.monotonic() + 15
-    while True:
+    items: list[dict[str, Any]] = []
+
+    def became() -> bool:
+        nonlocal items
         items = client.get("/v1/admin/deliveries").json()["items"]
-        if items and items[0]["state"] == wanted:
-            assert len(items) == 1
-            item: dict[str, Any] = items[0]
-            return item
-        assert time.monotonic() < deadline, f"delivery never became {wanted}: {items}"
-        time.sleep(0.05)  # polling the gateway's dispatcher, bounded by the deadline
+        return bool(items) and items[0]["state"] == wanted
+
+    wait_until_sync(became, timeout=15, what=lambda: f"the delivery {wanted}: {items}")
+    assert len(items) == 1
+    return items[0]
 
 
 def test_operator_replays_the_dead_letter_from_the_dashboard(gateway_url: str, sink: tuple[FlakySink, str]) -> None:

@@ -8,7 +8,6 @@ stalled disk would), and a PostgreSQL database turned read-only.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import os
@@ -19,6 +18,7 @@ import asyncpg
 import pytest
 from helpers import endpoint, event, job
 from pgsupport import dsn
+from support import wait_until
 
 from gateway.clock import ManualClock
 from gateway.errors import StoreUnavailable
@@ -138,9 +138,11 @@ async def set_read_only(admin: asyncpg.Connection[object], name: str, on: bool) 
 async def poll(store: Store, done: Callable[[str | None], bool]) -> str | None:
     """``check()`` until ``done`` says so: a probe's outcome is reused for a moment, and a
     PostgreSQL pool reconnects after its sessions ended."""
-    deadline = time.monotonic() + 10
-    while True:
-        problem = await store.commits.check(store.probe_commit)
-        if done(problem) or time.monotonic() > deadline:
-            return problem
-        await asyncio.sleep(0.05)
+    last: list[str | None] = []
+
+    async def settled() -> bool:
+        last[:] = [await store.commits.check(store.probe_commit)]
+        return done(last[0])
+
+    await wait_until(settled, timeout=10, interval=0.05, what=lambda: f"the probe's outcome to settle (last: {last})")
+    return last[0]

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import aiohttp
 import orjson
 from faultcheck import Request
-from support import CREDENTIALS
+from support import CREDENTIALS, wait_until
 
 ORG = "acme"
 SOURCE_PATH = f"/v1/{ORG}/webhooks/shiprocket"
@@ -38,15 +38,6 @@ def webhook_body(awb: str, seq: int) -> bytes:
             "courier_name": "Delhivery",
         }
     )
-
-
-async def until(predicate: Callable[[], bool], within: float, what: str) -> None:
-    """Poll (bounded) until ``predicate()``: the state watched is another process's doing."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within}s: {what}")
-        await asyncio.sleep(0.02)
 
 
 class Workload:
@@ -72,7 +63,9 @@ class Workload:
     async def more(self, count: int, within: float = 15.0) -> None:
         """Wait (bounded) until ``count`` more requests have been acknowledged."""
         target = self.acked() + count
-        await until(lambda: self.acked() >= target, within, f"{count} more acknowledged ({self.prefix})")
+        await wait_until(
+            lambda: self.acked() >= target, timeout=within, what=f"{count} more acknowledged ({self.prefix})"
+        )
 
     def stop(self) -> None:
         """Each stream ends after the request it has under way."""

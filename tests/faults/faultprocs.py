@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from faultload import ORG
 from procs import GatewayProcess
-from support import CREDENTIALS
+from support import CREDENTIALS, wait_until
 from test_durability import children
 
 #: The attempt deadline and the lease it allows (settings: lease >= timeout + 5 s).
@@ -142,12 +142,14 @@ async def drain(base: str, names: Sequence[str], seconds: float) -> float:
     """Wait (polling, bounded) until no delivery of ``names`` is pending; return how long it took."""
     start = time.monotonic()
     left: dict[str, int] = {}
-    while time.monotonic() - start < seconds:
+
+    async def drained() -> bool:
+        nonlocal left
         try:
             left = await backlog(base, names)
         except httpx.HTTPError:
             left = {"(admin api)": -1}
-        if set(left) == set(names) and not any(left.values()):
-            return time.monotonic() - start
-        await asyncio.sleep(0.2)  # polling another process's outbox
-    raise AssertionError(f"the outbox did not drain in {seconds}s: {left}")
+        return set(left) == set(names) and not any(left.values())
+
+    await wait_until(drained, timeout=seconds, interval=0.2, what=lambda: f"the outbox drained: {left} left")
+    return time.monotonic() - start

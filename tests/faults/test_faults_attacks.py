@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import aiohttp
 import orjson
 from faultcheck import Report, Request
-from faultload import HEADERS, SOURCE_PATH, Workload, until
+from faultload import HEADERS, SOURCE_PATH, Workload
 from faultprocs import Endpoint, drain, gateway, peak_rss, pid_of, write_files
 from faultscenario import Scenario
 from loadgen import Target, awb
 from procs import GatewayProcess
+from support import wait_until
 
 ATTACK_S = 15.0
 ATTACKERS = 4
@@ -225,7 +226,9 @@ async def test_attack_aborted_uploads_add_no_error_line(scenario: Scenario) -> N
         await asyncio.to_thread(aborted_upload, gw.port)
     # The gateway notices each abort on its own time: wait (bounded) for it to say so.
     with contextlib.suppress(AssertionError):  # saying nothing is fine too: no error is the point
-        await until(lambda: sum("aborted" in line for line in gw.log_lines()[before:]) >= 5, 3, "abort lines")
+        await wait_until(
+            lambda: sum("aborted" in line for line in gw.log_lines()[before:]) >= 5, timeout=3, what="abort lines"
+        )
     # Still serving, and the webhooks after the aborts are fine.
     load = Workload("AB", streams=1)
     async with aiohttp.ClientSession(headers=HEADERS) as session:

@@ -17,6 +17,7 @@ from faultload import Workload, ingesting
 from faultprocs import Endpoint, drain, gateway, write_files
 from faultscenario import Scenario
 from faultsink import fail_first
+from support import wait_until
 
 #: Debian's multiarch place for it (x86_64-linux-gnu, aarch64-linux-gnu...).
 LIBFAKETIMES = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
@@ -58,10 +59,11 @@ async def stepped(base: str, offset_file: Path, offset: str, seconds: float) -> 
     """Step the clock and wait (bounded) until the gateway's Date header shows it; then give its
     writer child, which reads the file on its own schedule, as long again."""
     at = step(offset_file, offset)
-    deadline = at + 10
-    while abs(await gateway_offset(base) - seconds) > 5:
-        assert time.monotonic() < deadline, f"the gateway's clock did not move to {offset}"
-        await asyncio.sleep(0.1)  # polling the process under test
+
+    async def moved() -> bool:
+        return abs(await gateway_offset(base) - seconds) <= 5
+
+    await wait_until(moved, timeout=10, interval=0.1, what=f"the gateway's clock moving to {offset}")
     await asyncio.sleep(FAKETIME_CACHE_S + 0.5)  # libfaketime's cache in the child: no signal to poll
     return at
 

@@ -8,10 +8,11 @@ import os
 import signal
 import time
 
-from faultload import Workload, ingesting, until
+from faultload import Workload, ingesting
 from faultprocs import Endpoint, drain, gateway, write_files, writer_child
 from faultscenario import Scenario
 from faultsink import slow
+from support import wait_until
 
 PATHS = ("/ordered", "/unordered")
 NAMES = ("ordered", "unordered")
@@ -54,7 +55,7 @@ async def test_kill9_sqlite_writer_child_under_ingest(scenario: Scenario) -> Non
         at = time.monotonic()
         os.kill(child, signal.SIGKILL)
         # The gateway starts a new writer child: webhooks meanwhile answer 503, nothing is lost.
-        await until(lambda: writer_child(gw) not in (None, child), 10, "a new writer child")
+        await wait_until(lambda: writer_child(gw) not in (None, child), timeout=10, what="a new writer child")
         scenario.fault("writer child kill -9", at, time.monotonic())
         await load.more(200)
     assert gw.proc is not None and gw.proc.poll() is None, "the gateway itself must survive its child"
@@ -70,7 +71,9 @@ async def test_kill9_with_slow_deliveries_in_flight(scenario: Scenario) -> None:
     sink = scenario.sink
     async with ingesting(load, lambda: [gw.url]):
         await load.more(160)
-    await until(lambda: all(sink.open[p] > 0 for p in PATHS), 10, "deliveries in flight on both endpoints")
+    await wait_until(
+        lambda: all(sink.open[p] > 0 for p in PATHS), timeout=10, what="deliveries in flight on both endpoints"
+    )
     in_flight = sum(sink.open[p] for p in PATHS)
     at = time.monotonic()
     await asyncio.to_thread(gw.kill, signal.SIGKILL)

@@ -5,6 +5,7 @@ the rest of it while webhooks flow. Webhooks are answered 503 without being ackn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import subprocess
@@ -14,9 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from faultload import Workload, ingesting, until
+from faultload import Workload, ingesting
 from faultprocs import Endpoint, drain, gateway, write_files
 from faultscenario import Scenario
+from support import wait_until
 
 PATHS = ("/ordered", "/unordered")
 NAMES = ("ordered", "unordered")
@@ -71,10 +73,13 @@ async def readyz(base: str) -> int:
 async def ready_is(base: str, status: int, within: float) -> float | None:
     """Seconds until ``/readyz`` answers ``status`` (polled), or None if not within ``within``."""
     start = time.monotonic()
-    while time.monotonic() - start < within:
-        if await readyz(base) == status:
-            return time.monotonic() - start
-        await asyncio.sleep(0.1)  # polling the process under test
+
+    async def answers() -> bool:
+        return await readyz(base) == status
+
+    with contextlib.suppress(AssertionError):  # not within: a measurement, judged by the caller
+        await wait_until(answers, timeout=within, interval=0.1, what=f"/readyz answering {status}")
+        return time.monotonic() - start
     return None
 
 
@@ -99,16 +104,16 @@ async def test_disk_full_answers_503_and_recovers(small_disk: Path, scenario: Sc
         ballast = await asyncio.to_thread(fill, small_disk)
         not_ready = await ready_is(gw.url, 503, WITHIN_S)
         # Full for a while, under ingest: nothing may be acknowledged that is not stored.
-        await until(lambda: time.monotonic() - full_at > 3.0, 5, "three seconds of a full disk")
+        await wait_until(lambda: time.monotonic() - full_at > 3.0, timeout=5, what="three seconds of a full disk")
         refused = [r for r in load.requests if r.started > full_at + WITHIN_S and r.outcome != "ok"]
         accepted_full = sum(1 for r in load.requests if r.started > full_at + WITHIN_S and r.outcome == "ok")
         freed_at = time.monotonic()
         os.unlink(ballast)
         ready_again = await ready_is(gw.url, 200, WITHIN_S)
-        await until(
+        await wait_until(
             lambda: any(r.started > freed_at and r.outcome == "ok" for r in load.requests),
-            10,
-            "a webhook acknowledged after the disk has room again",
+            timeout=10,
+            what="a webhook acknowledged after the disk has room again",
         )
         back = min(r.ended for r in load.requests if r.started > freed_at and r.outcome == "ok") - freed_at
         scenario.fault("disk full", full_at, freed_at, after=3.0)

@@ -13,10 +13,11 @@ from collections import defaultdict
 from pathlib import Path
 
 from aiohttp import web
-from faultload import Workload, until
+from faultload import Workload
 from faultprocs import RETRY_SCHEDULE, Endpoint, drain, gateway, peak_rss, pid_of, write_files
 from faultscenario import Scenario
 from faultsink import Behaviour, Call, FaultSink, answer, drip, fail_first, hang, huge, reset
+from support import wait_until
 
 ATTEMPTS = len(RETRY_SCHEDULE) + 1
 SCHEDULE_S = (0.25, 0.5, 0.5)  # RETRY_SCHEDULE in seconds
@@ -125,10 +126,14 @@ async def test_failing_endpoint_retries_are_not_starved_by_its_backlog(scenario:
     await asyncio.to_thread(gw.start)
     load = Workload("RS", streams=8)
     await load.run(lambda: [gw.url], seconds=10, limit=160)
-    await until(lambda: len(sink.received("/failing")) >= 40, 15, "40 attempts on the failing endpoint")
+    await wait_until(
+        lambda: len(sink.received("/failing")) >= 40, timeout=15, what="40 attempts on the failing endpoint"
+    )
     # One slot frees every 125 ms; a retry is due 250 ms after its failure.
     allowance = 0.5 + SCHEDULE_S[0] + 0.5 + 2.25
-    await until(lambda: time.monotonic() - sink.received("/failing")[0].at > allowance + 3, 15, "a few rounds")
+    await wait_until(
+        lambda: time.monotonic() - sink.received("/failing")[0].at > allowance + 3, timeout=15, what="a few rounds"
+    )
     now = time.monotonic()
     times = attempt_times(sink, "/failing")
     waiting = {w: round(now - t[0], 2) for w, t in times.items() if len(t) == 1 and now - t[0] > allowance}

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support import Gateway
+from support import Gateway, wait_until
 
 from gateway.settings import Settings, load_settings
 from gateway.store.dbthread import writer_lock_path
@@ -131,9 +131,11 @@ async def test_a_full_disk_is_503_on_readyz_and_ingest_until_space_returns(
 async def warm_up(gw: Gateway) -> None:
     """Until a webhook commits within the short deadline: a writer process just started is
     still importing its modules (the first answers take a second on a busy box)."""
-    deadline = time.monotonic() + 10
-    while (await gw.webhook("acme", "shiprocket", sr("WARM"))).status_code != 200:
-        assert time.monotonic() < deadline, "the store never committed"
+
+    async def committed() -> bool:
+        return (await gw.webhook("acme", "shiprocket", sr("WARM"))).status_code == 200
+
+    await wait_until(committed, timeout=10, interval=0, what="a webhook committed")
 
 
 @WRITERS

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Gateway
+from support import Gateway, wait_until
 
 from gateway.models import InboundEvent, NotificationType, ShipmentType, Source
 from gateway.routing import EndpointConfig
@@ -69,12 +69,6 @@ def writer_lock_held(db: Path) -> Iterator[None]:
         os.close(fd)
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    # Yields to the loop until the code under test gets there; no wall-clock wait.
-    while not condition():  # noqa: ASYNC110
-        await asyncio.sleep(0)
-
-
 async def test_concurrent_webhooks_each_get_their_own_answer(gateway: Gateway) -> None:
     child_of(gateway)
     awbs = [f"PC{i:03d}" for i in range(60)]
@@ -115,7 +109,8 @@ async def test_a_killed_child_fails_what_it_had_not_stored_and_is_replaced(gatew
     db: Path = gateway.state.store.path  # type: ignore[attr-defined]
     with writer_lock_held(db):  # the child cannot commit
         pending = asyncio.ensure_future(gateway.webhook("acme", "shiprocket", sr("KILL1")))
-        await until(lambda: child.in_flight == 1)
+        # A turn of the loop at a time: the parent's own code gets there, no wall-clock wait.
+        await wait_until(lambda: child.in_flight == 1, timeout=5, interval=0, what="the webhook in flight")
         assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
         response = await pending
@@ -137,7 +132,7 @@ async def test_readyz_fails_while_the_child_is_down(gateway: Gateway) -> None:
     child.restart_delay = 3600  # stays down for the rest of the test
     assert child.pid is not None
     os.kill(child.pid, signal.SIGKILL)
-    await until(lambda: not child.running)
+    await wait_until(lambda: not child.running, timeout=10, what="the killed child noticed")
     ready = await gateway.client.get("/readyz")
     assert ready.status_code == 503 and "ingest" in ready.json()["detail"]
     response = await gateway.webhook("acme", "shiprocket", sr("DOWN1"))
