@@ -1,4 +1,4 @@
-"""The real ``gateway serve`` process, run in a temp directory."""
+"""The real ``gateway serve`` process, run in a temp directory, and what the tests of it share."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 
 import httpx
-from support import NETGUARD, wait_until_sync
+from sinks import Sink
+from support import CREDENTIALS, NETGUARD, wait_until_sync
+
+#: A Shiprocket webhook's headers, with acme's credential.
+HEADERS = {"content-type": "application/json", **CREDENTIALS["acme"]["shiprocket"]}
 
 
 def free_port() -> int:
@@ -79,3 +83,26 @@ class GatewayProcess:
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text().splitlines() if self.log_path.exists() else []
+
+
+def children(pid: int) -> list[int]:
+    """The pids of ``pid``'s child processes, every thread's (from /proc)."""
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()]
+
+
+def configure(workdir: Path, sink: Sink, *, timeout: str, lease: str) -> None:
+    """The work directory's config for delivering acme's webhooks to ``sink`` (endpoint "all")."""
+    (workdir / "gateway.toml").write_text(
+        '[store]\nurl = "sqlite:///data/gateway.db"\n'
+        f'[delivery]\ntimeout = "{timeout}"\nlease = "{lease}"\nallow_private_destinations = true\n'
+        'retry_schedule = ["1s", "1s", "1s"]\njitter = 0\n'
+    )
+    routes = (workdir / "routes" / "acme.toml").read_text()
+    routes = routes.replace('url = "http://127.0.0.1:9/all"', f'url = "{sink.url()}"')
+    (workdir / "routes" / "acme.toml").write_text(routes)
+    (workdir / "routes" / "beta.toml").unlink()
+
+
+def received_ids(sink: Sink, path: str = "/hook") -> list[str]:
+    return [r.headers["webhook-id"] for r in sink.received if r.path == path]

@@ -10,23 +10,9 @@ from pathlib import Path
 
 import httpx
 from aiohttp import web
-from procs import GatewayProcess
-from sinks import Sink, SinkFactory
-from support import CREDENTIALS, wait_until
-
-HEADERS = {"content-type": "application/json", **CREDENTIALS["acme"]["shiprocket"]}
-
-
-def configure(workdir: Path, sink: Sink, *, timeout: str, lease: str) -> None:
-    (workdir / "gateway.toml").write_text(
-        '[store]\nurl = "sqlite:///data/gateway.db"\n'
-        f'[delivery]\ntimeout = "{timeout}"\nlease = "{lease}"\nallow_private_destinations = true\n'
-        'retry_schedule = ["1s", "1s", "1s"]\njitter = 0\n'
-    )
-    routes = (workdir / "routes" / "acme.toml").read_text()
-    routes = routes.replace('url = "http://127.0.0.1:9/all"', f'url = "{sink.url()}"')
-    (workdir / "routes" / "acme.toml").write_text(routes)
-    (workdir / "routes" / "beta.toml").unlink()
+from procs import HEADERS, GatewayProcess, configure, received_ids
+from sinks import SinkFactory
+from support import wait_until
 
 
 async def post_many(url: str, count: int) -> list[str]:
@@ -51,10 +37,6 @@ def states(workdir: Path) -> dict[str, int]:
     with sqlite3.connect(workdir / "data" / "gateway.db") as conn:
         rows = conn.execute("SELECT state, count(*) FROM deliveries WHERE endpoint = 'all' GROUP BY state")
         return dict(rows.fetchall())
-
-
-def received_ids(sink: Sink, path: str = "/hook") -> list[str]:
-    return [r.headers["webhook-id"] for r in sink.received if r.path == path]
 
 
 async def test_sigkill_with_deliveries_in_flight_loses_nothing(

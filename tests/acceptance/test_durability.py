@@ -7,13 +7,11 @@ import json
 import os
 import select
 import signal
-from pathlib import Path
 
 import httpx
-from procs import GatewayProcess
+from procs import HEADERS, GatewayProcess, children
 from support import CREDENTIALS
 
-HEADERS = {"content-type": "application/json", **CREDENTIALS["acme"]["shiprocket"]}
 STATUSES = [(6, "SHIPPED"), (18, "IN TRANSIT"), (17, "OUT FOR DELIVERY"), (7, "DELIVERED")]
 
 
@@ -61,11 +59,6 @@ async def test_every_acknowledged_event_survives_sigkill(gateway_process: Gatewa
             leg = response.json()["legs"][0]
             assert [h["eventId"] for h in leg["history"]] == event_ids
             assert leg["currentStatus"] == "DELIVERED"
-
-
-def children(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task")
-    return [int(c) for task in tasks.iterdir() for c in (task / "children").read_text().split()]
 
 
 def test_sigterm_stops_gracefully_with_status_0(gateway_process: GatewayProcess) -> None:

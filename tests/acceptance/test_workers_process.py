@@ -17,11 +17,10 @@ import asyncpg
 import httpx
 import pytest
 from pgsupport import create_database, drop_database, dsn, new_name, require_postgres, run_sync
-from procs import GatewayProcess
+from procs import HEADERS, GatewayProcess, configure, received_ids
 from prometheus_client.parser import text_string_to_metric_families
 from sinks import SinkFactory
 from support import BETA_ROUTES, CREDENTIALS, wait_until
-from test_delivery_process import HEADERS, configure, received_ids
 
 WORKERS = ("--workers", "2")
 

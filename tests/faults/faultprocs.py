@@ -18,9 +18,8 @@ from pathlib import Path
 
 import httpx
 from faultload import ORG
-from procs import GatewayProcess
+from procs import GatewayProcess, children
 from support import CREDENTIALS, wait_until
-from test_durability import children
 
 #: The attempt deadline and the lease it allows (settings: lease >= timeout + 5 s).
 TIMEOUT = "1s"
