@@ -274,6 +274,7 @@ for _path, _summary in (
         Operation(
             _summary,
             tag="proxy",
+            query=s.LookupQuery,
             responses={200: s.ShipmentResult},
             problems=(*PROXY_PROBLEMS, STORE),
             security=API_KEY,

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from gateway.api.text_values import any_case
+from gateway.field_limits import Identifier
 from gateway.models import NotificationType, ShipmentType
 from gateway.routing import ENDPOINT_NAME, GATEWAY_HEADERS
 
@@ -197,21 +198,26 @@ class Page(BaseModel):
 
 
 class DeliveriesQuery(Page):
-    org: str | None = None
-    endpoint: str | None = None
+    # Identifiers: no stored name holds a control character (and PostgreSQL text cannot).
+    org: Identifier | None = None
+    endpoint: Identifier | None = None
     state: DeliveryState | None = None
 
 
 class NotificationsQuery(Page):
-    org: str | None = None
-    awb: str | None = None
+    org: Identifier | None = None
+    awb: Identifier | None = None
     type: NotificationTypeName | None = Field(None, description="canonical notificationType")
     since: IsoTime | None = Field(None, description="ISO 8601; without an offset, UTC")
     until: IsoTime | None = Field(None, description="ISO 8601; without an offset, UTC")
 
 
 class EndpointsQuery(Page):
-    org: str | None = None
+    org: Identifier | None = None
+
+
+class LookupQuery(BaseModel):
+    accountAlias: str | None = Field(None, description="one of the org's accounts (empty: its default)")
 
 
 class WebhookQuery(BaseModel):

@@ -148,7 +148,8 @@ def _shipway_entry() -> tuple[Schema, Schema]:
 
 def _shipway() -> Schema:
     unnamed, entry = _shipway_entry()
-    entry_object = {"type": "object", **entry}
+    entry = component("ShipwayEntry", entry)
+    entry_object = {"type": "object", "allOf": [entry]}
     shapes = [
         # A batch: every entry names its shipment (an empty one is a panel ping).
         _at(("status_feed",), {"type": "array", "items": entry_object}, required=True),

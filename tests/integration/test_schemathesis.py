@@ -114,10 +114,10 @@ def aim(context: Any, case: Any, kwargs: Any) -> None:
     """Name an account the org has when a body names one: any string (or number) is a
     valid alias, but only a configured one is accepted, and the returns org has none.
     Another type is a negative case, kept."""
-    body = case.body
-    alias = body.get("accountAlias") if isinstance(body, dict) else None
-    if isinstance(alias, (str, int, float)) and not isinstance(alias, bool):
-        body["accountAlias"] = None if "/returns" in case.operation.path else ACCOUNT
+    for values in (case.body, case.query):
+        alias = values.get("accountAlias") if isinstance(values, dict) else None
+        if isinstance(alias, (str, int, float)) and not isinstance(alias, bool):
+            values["accountAlias"] = None if "/returns" in case.operation.path else ACCOUNT
 
 
 @pytest.fixture
