@@ -3,9 +3,13 @@
 ``gateway.inbound.payloads`` describes each aggregator's fields; the parsers read them
 loosely (ids as strings or numbers, sentinels such as ``"NA"``, fallbacks between fields)
 and refuse only a body that names no shipment, or whose values break the field limits
-(``gateway.field_limits``) once read. The schemas here say exactly that, field by field in
-the parsers' own order of reading: a limit holds for the value the parser takes, not for a
-field it skips because an earlier one already answered. Every other field is any JSON value.
+(``gateway.field_limits``) once read. The schemas say that for the fields the aggregators
+document, in the parsers' own order of reading: a limit holds for the value the parser
+takes, not for a field it skips because an earlier one already answered. Other spellings
+the parsers also fall back on are named in each body's description: as alternatives in
+the schema they would multiply its branches past what generators can draw from. Every
+field is otherwise any JSON value. The field tables are the parsers' own (some private),
+so the schemas cannot drift from them.
 """
 
 from __future__ import annotations
