@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal
@@ -30,6 +31,7 @@ from gateway.clock import Clock
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.sender import AttemptResult, Sender
 from gateway.errors import ProblemError, RequestAborted, StoreUnavailable
+from gateway.field_limits import IDENTIFIER
 from gateway.ingest import Ingestor
 from gateway.logs import get_logger, scrubber
 from gateway.metrics import Metrics
@@ -93,6 +95,9 @@ class RequestContext:
                 scope["path_params"] = {"org": parts[2], "source": parts[4]}
                 await self._direct(self.webhook, scope, receive, send_with_id)
                 return
+        if b"%" in scope["raw_path"] and (refusal := _control_characters(scope)):
+            await refusal(scope, receive, send_with_id)
+            return
         await self.app(scope, receive, send_with_id)
 
     @staticmethod
@@ -109,6 +114,19 @@ class RequestContext:
             response = _ABORTED
         # Anything else reaches ServerErrorMiddleware, as from a route: a logged 500.
         await response(scope, receive, send)
+
+
+_CONTROL = re.compile(IDENTIFIER.refused)
+
+
+def _control_characters(scope: Scope) -> Response | None:
+    """The answer to a path holding a (percent-encoded) control character: no name the
+    gateway stores can hold one, so it names nothing (404). Checked once here, the same on
+    both backends (PostgreSQL's text cannot even hold U+0000), instead of in each handler;
+    query values are the query models' to refuse (``Identifier``)."""
+    if _CONTROL.search(scope["path"]):
+        return problem(404, "Not found", "no resource has a control character in its name")
+    return None
 
 
 async def _problem_handler(request: Request, exc: Exception) -> Response:
