@@ -29,6 +29,8 @@ DELIVERY_STATES = ("pending", "delivered", "failed", "parked")
 #: A replay window is requeued in slices (progress, and short store transactions).
 MAX_SLICES = 20
 MIN_SLICE_SECONDS = 3600.0
+#: A checkout's own copy of the samples: what send-sample reads when no ``shared/fixtures`` is near.
+REPO_FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
 
 
 class CliError(Exception):
@@ -60,7 +62,12 @@ def add_commands(sub: Any, common: Any) -> None:
     _remote(sample)
     sample.add_argument("name", nargs="?", default=DEFAULT_SAMPLE, help=f"fixture name (default {DEFAULT_SAMPLE})")
     sample.add_argument("--org", default=None, help="org whose credentials to use (default: acme, else the first)")
-    sample.add_argument("--fixtures", type=Path, default=None, help="fixtures directory (default: ../shared/fixtures)")
+    sample.add_argument(
+        "--fixtures",
+        type=Path,
+        default=None,
+        help="fixtures directory (default: ../shared/fixtures, else the checkout's tests/fixtures)",
+    )
     sample.add_argument("--list", action="store_true", help="list the fixture names and exit")
 
 
@@ -194,7 +201,12 @@ def deliveries(args: argparse.Namespace, client: AdminClient) -> int:
 def send_sample(args: argparse.Namespace, settings: Settings | None) -> int:
     from gateway.routing import load_routes
 
-    fixtures = find_fixtures(args.fixtures)
+    try:
+        fixtures = find_fixtures(args.fixtures)
+    except SampleError:
+        if args.fixtures is not None or not REPO_FIXTURES.is_dir():
+            raise
+        fixtures = find_fixtures(REPO_FIXTURES)
     if args.list:
         for name in sample_names(fixtures):
             print(name)

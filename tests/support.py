@@ -17,8 +17,11 @@ from gateway.state import AppState
 REPO = Path(__file__).resolve().parents[1]
 #: On PYTHONPATH of every process the tests start: it refuses DNS lookups of real names.
 NETGUARD = REPO / "tests" / "netguard"
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+#: The sample requests the tests read (``webhooks/*.json``, ``returns/*.json``): in the
+#: repository, so a clone alone passes.
+FIXTURES = REPO / "tests" / "fixtures"
+#: More samples of the same layout, when the project's ``shared`` folder sits beside the checkout.
+SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 T = TypeVar("T")
 
@@ -83,13 +86,27 @@ CREDENTIALS: dict[str, dict[str, Any]] = {
 }
 
 
+def fixture_path(name: str) -> Path:
+    """The sample ``name`` (``webhooks/x.json``): the repository's copy, else the shared one."""
+    for base in (FIXTURES, SHARED_FIXTURES):
+        if (base / name).is_file():
+            return base / name
+    return FIXTURES / name  # missing: reading it names the repository's folder
+
+
+def fixture_names(folder: str, pattern: str = "*.json") -> list[str]:
+    """Every sample in ``folder``: the repository's, and any more the shared folder has."""
+    found = {p.name for base in (FIXTURES, SHARED_FIXTURES) for p in (base / folder).glob(pattern)}
+    return sorted(f"{folder}/{name}" for name in found)
+
+
 def load_fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    data: dict[str, Any] = json.loads(fixture_path(name).read_text())
     return data
 
 
 def webhook_fixtures() -> list[str]:
-    return sorted(f"webhooks/{p.name}" for p in (FIXTURES / "webhooks").glob("*.json"))
+    return fixture_names("webhooks")
 
 
 def _not_within(timeout: float, what: str | Callable[[], str]) -> AssertionError:

@@ -85,7 +85,7 @@ def test_send_sample_posts_a_fixture_with_the_orgs_credentials(
     assert f"/v1/admin/notifications/{body['eventIds'][0]}" in out
 
 
-def test_send_sample_entry_point_finds_the_shared_fixtures(workdir: Path, gateway: GatewayProcess) -> None:
+def test_send_sample_entry_point_finds_the_fixtures_by_itself(workdir: Path, gateway: GatewayProcess) -> None:
     pythonpath = os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH", "")) if p)
     result = subprocess.run(
         [sys.executable, "-m", "gateway.cli", "send-sample", "--config", "gateway.toml", "--url", gateway.url],

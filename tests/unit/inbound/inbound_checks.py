@@ -1,4 +1,4 @@
-"""What every parser's tests check the same way: the shared fixtures and one-event bodies."""
+"""What every parser's tests check the same way: the sample webhooks and one-event bodies."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from support import FIXTURES
+from support import FIXTURES, fixture_names, fixture_path
 
 from gateway.inbound.base import ParseResult
 from gateway.models import InboundEvent, Source
 from gateway.values import epoch_seconds
 
+#: The repository's samples (``support.fixture_names`` adds the shared folder's).
 WEBHOOK_FIXTURES = FIXTURES / "webhooks"
 
 
 def fixture_files(source: Source) -> list[Path]:
-    return sorted(WEBHOOK_FIXTURES.glob(f"{source.value}-*.json"))
+    return [fixture_path(name) for name in fixture_names("webhooks", f"{source.value}-*.json")]
 
 
 def only_event(parse: Callable[[Any], ParseResult], payload: Any) -> InboundEvent:
