@@ -110,6 +110,7 @@ register(
     Operation(
         "The dashboard's script and stylesheet",
         tag="operations",
+        path=s.AssetPath,
         responses={200: Body(("text/javascript", "text/css"), description="`dashboard.js` or `dashboard.css`")},
     ),
 )

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from gateway.api.text_values import any_case
+from gateway.api.ui import ASSETS
 from gateway.field_limits import Identifier
 from gateway.models import NotificationType, ShipmentType
 from gateway.routing import ENDPOINT_NAME, GATEWAY_HEADERS
@@ -222,6 +223,12 @@ class LookupQuery(BaseModel):
 
 class WebhookQuery(BaseModel):
     key: str | None = Field(None, description="the source's secret, for panels that store only a URL")
+
+
+class AssetPath(BaseModel):
+    name: Annotated[str, WithJsonSchema({"type": "string", "enum": sorted(ASSETS)})] = Field(
+        description="a dashboard asset"
+    )
 
 
 class DeliveryPath(BaseModel):
