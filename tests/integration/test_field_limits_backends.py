@@ -5,18 +5,14 @@ within the limits, and values the gateway does not read, are stored on both."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import orjson
 import pytest
-from pgsupport import create_database, drop_database, dsn, new_name, require_postgres, run_sync
 from proxysupport import label_body
 from support import CREDENTIALS, Gateway, load_fixture, signed_request
-
-from gateway.store.postgres import PostgresStore
 
 API = CREDENTIALS["acme"]["api"]
 SHIPROCKET = load_fixture("webhooks/shiprocket-in-transit.json")["body"]
@@ -26,27 +22,6 @@ AWB_FIELDS: dict[str, tuple[str, tuple[str | int, ...]]] = {
     "clickpost": ("webhooks/clickpost-out-for-delivery.json", ("waybill",)),
     "magic": ("webhooks/magic-forward.json", ("forwardAwb",)),
 }
-
-
-@pytest.fixture(scope="module")
-def pg_database() -> Iterator[str]:
-    """One database for the module: every test uses AWBs of its own."""
-    require_postgres()
-    name = new_name("gw_limits")
-    run_sync(lambda: create_database(name))
-    try:
-        yield name
-    finally:
-        run_sync(lambda: drop_database(name))
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def gw(request: pytest.FixtureRequest, gateway_factory: Callable[..., Any]) -> AsyncIterator[Gateway]:
-    overrides: dict[str, Any] = {}
-    if request.param == "postgres":
-        overrides["store"] = PostgresStore(dsn(request.getfixturevalue("pg_database")), max_size=2)
-    async with gateway_factory(**overrides) as gateway:
-        yield gateway
 
 
 async def send(gw: Gateway, source: str, body: Any) -> httpx.Response:
