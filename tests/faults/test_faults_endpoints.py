@@ -98,7 +98,9 @@ async def test_misbehaving_endpoints_leave_the_healthy_one_alone(scenario: Scena
         gaps = [b - a for a, b in itertools.pairwise(times)]
         assert all(g >= 0.95 for g in gaps), f"{webhook_id}: Retry-After not honoured, gaps {gaps}"
     # A connection reset every time: dead letter once the schedule is used up, not later.
-    budget = sum(SCHEDULE_S) + 2.0
+    # The slack is per attempt (a claim, a connect, a wake on a loaded 2-core box: 3.4 s was
+    # seen for 1.25 s of schedule while another suite ran), still far below any stranding.
+    budget = sum(SCHEDULE_S) + 1.0 * (len(SCHEDULE_S) + 1)
     for webhook_id, times in attempt_times(sink, "/reset").items():
         assert times[-1] - times[0] <= budget, f"{webhook_id}: {len(times)} attempts over {times[-1] - times[0]:.1f}s"
 
