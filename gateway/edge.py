@@ -226,7 +226,7 @@ class EdgeProtocol(HttpToolsProtocol):
             return
         self._unset_keepalive_if_required()
         if self._in_head:
-            if self._on_deadline is None:
+            if self._on_deadline is None:  # _expect, inlined: this runs for every request
                 self.deadline = self._sweeper.now + self.limits.header_timeout
                 self._on_deadline = self._head_timed_out
             room = self.limits.max_header_bytes - self._head_bytes

@@ -69,6 +69,12 @@ def read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def start_upload(sock: socket.socket, length: int, first: bytes) -> None:
+    """A webhook's head declaring ``length`` body bytes, and only ``first`` of them."""
+    head = f"POST {WEBHOOK} HTTP/1.1\r\nHost: x\r\nx-api-key: {TOKEN}\r\ncontent-length: {length}\r\n\r\n"
+    sock.sendall(head.encode() + first)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -163,10 +169,7 @@ def lines_until(gateway: GatewayProcess, since: int, event: str) -> list[dict[st
 def test_a_slow_body_is_cut_off_and_logged_as_aborted_not_crashed(gateway: GatewayProcess) -> None:
     count = len(gateway.log_lines())
     with connect(gateway) as sock:
-        sock.sendall(
-            f"POST {WEBHOOK} HTTP/1.1\r\nHost: x\r\nx-api-key: {TOKEN}\r\ncontent-length: 500\r\n\r\n".encode()
-            + b'{"awb": "SLOW'
-        )
+        start_upload(sock, 500, b'{"awb": "SLOW')
         assert read_all(sock) == b""
     new = lines_until(gateway, count, "webhook.aborted")
     assert [line["event"] for line in new if line["event"] == "webhook.aborted"] == ["webhook.aborted"]
@@ -176,10 +179,7 @@ def test_a_slow_body_is_cut_off_and_logged_as_aborted_not_crashed(gateway: Gatew
 def test_a_client_gone_mid_body_is_one_info_line(gateway: GatewayProcess) -> None:
     count = len(gateway.log_lines())
     with connect(gateway) as sock:
-        sock.sendall(
-            f"POST {WEBHOOK} HTTP/1.1\r\nHost: x\r\nx-api-key: {TOKEN}\r\ncontent-length: 5000\r\n\r\n".encode()
-            + b'{"awb": "GONE'
-        )
+        start_upload(sock, 5000, b'{"awb": "GONE')
     new = lines_until(gateway, count, "webhook.aborted")
     aborted = [line for line in new if line["event"] == "webhook.aborted"]
     assert len(aborted) == 1 and aborted[0]["level"] == "info" and aborted[0]["org"] == "acme"
